@@ -1,0 +1,172 @@
+//! Engine benchmarks: `cargo bench --bench engine`.
+//!
+//! - a full in-memory turn with the default pack (normalise, match, dialogue, demo orders);
+//! - normalise + match against 1,000 and 5,000 synthetic intents (~8 keywords each);
+//! - compiling 5,000 synthetic intents from YAML.
+
+use destek::dialogue::{Conversation, Input};
+use destek::orders::InMemoryOrders;
+use destek::pack::{self, Source};
+use destek::{Bot, Lang, engine};
+use divan::{Bencher, black_box, counter::ItemsCount};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+fn main() {
+    divan::main();
+}
+
+/// The in-memory backend answers at once, so one poll finishes a turn; no runtime needed.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn default_bot() -> Bot {
+    pack::compile(&pack::embedded(), Lang::En)
+        .bot
+        .expect("the default pack compiles")
+}
+
+/// Deterministic pseudo-random numbers (no dependency needed for a benchmark corpus).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, xs: &'a [&'a str]) -> &'a str {
+        xs[(self.next() as usize) % xs.len()]
+    }
+}
+
+const SYLLABLES: &[&str] = &[
+    "ka", "ri", "mo", "tu", "se", "la", "ne", "po", "di", "ga", "ve", "zu", "şa", "çi", "ğo", "ba",
+    "fe", "lo", "mi", "ru", "sta", "tre", "kon", "der", "pel", "vin", "ası", "ör",
+];
+
+fn word(rng: &mut Lcg) -> String {
+    let n = 2 + (rng.next() % 3) as usize;
+    (0..n).map(|_| rng.pick(SYLLABLES)).collect()
+}
+
+/// A pack file with `n` intents of 8 keywords each, plus the keywords themselves.
+fn synthetic(n: usize) -> (Source, Vec<String>) {
+    let mut rng = Lcg(42);
+    let mut yaml = String::from("intents:\n");
+    let mut all = Vec::with_capacity(n * 8);
+    for i in 0..n {
+        let kws: Vec<String> = (0..8).map(|_| word(&mut rng)).collect();
+        let tr = kws[..4].join(", ");
+        let en = kws[4..6].join(", ");
+        let fa = kws[6..].join(", ");
+        yaml += &format!(
+            "  - id: synthetic_{i}\n    answer: greeting\n    keywords: {{tr: [{tr}], fa: [{fa}], en: [{en}]}}\n"
+        );
+        all.extend(kws);
+    }
+    (
+        Source {
+            path: "intents/synthetic.yaml".into(),
+            text: yaml,
+        },
+        all,
+    )
+}
+
+fn synthetic_bot(n: usize) -> (Bot, Vec<String>) {
+    let (source, keywords) = synthetic(n);
+    let mut sources: Vec<Source> = pack::embedded();
+    sources.push(source);
+    let bot = pack::compile(&sources, Lang::En)
+        .bot
+        .expect("the synthetic pack compiles");
+    (bot, keywords)
+}
+
+/// Messages the way customers type them: a few filler words and one or two planted keywords,
+/// with suffixes, capitals and punctuation.
+fn messages(keywords: &[String], count: usize) -> Vec<String> {
+    let mut rng = Lcg(7);
+    let filler = [
+        "merhaba", "lütfen", "acaba", "please", "hi", "the", "my", "bir", "şey", "ne",
+    ];
+    (0..count)
+        .map(|_| {
+            let k1 = &keywords[(rng.next() as usize) % keywords.len()];
+            let k2 = &keywords[(rng.next() as usize) % keywords.len()];
+            format!(
+                "{} {} {}ları {} {}?",
+                rng.pick(&filler),
+                k1.to_uppercase(),
+                k2,
+                rng.pick(&filler),
+                rng.pick(&filler)
+            )
+        })
+        .collect()
+}
+
+#[divan::bench(args = [1_000, 5_000])]
+fn normalise_and_match(bencher: Bencher, intents: usize) {
+    let (bot, keywords) = synthetic_bot(intents);
+    let msgs = messages(&keywords, 1_000);
+    bencher.counter(ItemsCount::new(msgs.len())).bench(|| {
+        for m in &msgs {
+            black_box(engine::classify(&bot, black_box(m)));
+        }
+    });
+}
+
+#[divan::bench(sample_count = 20)]
+fn compile_5000_intents(bencher: Bencher) {
+    let (source, _) = synthetic(5_000);
+    let mut sources: Vec<Source> = pack::embedded();
+    sources.push(source);
+    bencher.bench(|| {
+        let c = pack::compile(black_box(&sources), Lang::En);
+        assert!(c.bot.is_some());
+        c
+    });
+}
+
+#[divan::bench(args = ["hello", "where is my order", "SİPARİŞİM NEREDE? SİPARİŞ NO 48213977", "سفارشم کجاست؟"])]
+fn full_turn_fresh_conversation(bencher: Bencher, text: &str) {
+    let bot = default_bot();
+    let orders = InMemoryOrders::demo(destek::orders::today_utc());
+    let input = Input::text(text);
+    bencher.bench(|| {
+        let mut conv = Conversation::default();
+        ready(engine::turn(&bot, &mut conv, black_box(&input), &orders))
+    });
+}
+
+/// A verified customer asks again: the turn looks the order up and renders its status.
+#[divan::bench]
+fn full_turn_verified_status(bencher: Bencher) {
+    let bot = default_bot();
+    let orders = InMemoryOrders::demo(destek::orders::today_utc());
+    let mut verified = Conversation::default();
+    for text in ["where is my order 48213977", "ayse.yilmaz@example.com"] {
+        ready(engine::turn(
+            &bot,
+            &mut verified,
+            &Input::text(text),
+            &orders,
+        ));
+    }
+    assert_eq!(verified.verified_order.as_deref(), Some("48213977"));
+    let input = Input::text("when will it get here");
+    bencher
+        .with_inputs(|| verified.clone())
+        .bench_refs(|conv| ready(engine::turn(&bot, conv, black_box(&input), &orders)));
+}

@@ -1,0 +1,187 @@
+//! The compiled bot: an immutable snapshot of intents, flows and templates, built once from
+//! the YAML by `pack::compile` and shared by every conversation. A reload builds a new one.
+
+use crate::entities::{EntityExtractor, EntityKind};
+use crate::lang::Lang;
+use crate::matcher::Matcher;
+use std::collections::HashMap;
+
+#[derive(Debug)]
+pub struct Bot {
+    pub intents: Vec<Intent>,
+    pub flows: Vec<Flow>,
+    pub templates: HashMap<String, Template>,
+    pub matcher: Matcher,
+    pub entities: EntityExtractor,
+    pub default_lang: Lang,
+    /// Folded words that answer a confirmation, per language.
+    pub yes: Vec<String>,
+    pub no: Vec<String>,
+    pub(crate) intent_index: HashMap<String, usize>,
+    pub(crate) flow_index: HashMap<String, usize>,
+}
+
+impl Bot {
+    pub fn intent(&self, id: &str) -> Option<usize> {
+        self.intent_index.get(id).copied()
+    }
+
+    pub fn flow(&self, id: &str) -> Option<&Flow> {
+        self.flow_index.get(id).map(|&i| &self.flows[i])
+    }
+}
+
+#[derive(Debug)]
+pub struct Intent {
+    pub id: String,
+    pub label: [Option<String>; 3],
+    pub priority: i32,
+    pub route: Route,
+    pub examples: Vec<(Lang, String)>,
+}
+
+impl Intent {
+    pub fn label(&self, lang: Lang) -> &str {
+        self.label[lang.index()].as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// What a matched intent does.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// Say a template.
+    Answer(String),
+    /// Start a flow (index into `Bot::flows`).
+    Flow(usize),
+    /// Hand off to a person, saying a template first if given.
+    Handoff {
+        reason: String,
+        answer: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Flow {
+    pub id: String,
+    pub steps: Vec<Step>,
+    pub(crate) step_index: HashMap<String, usize>,
+}
+
+impl Flow {
+    pub fn step(&self, id: &str) -> Option<usize> {
+        self.step_index.get(id).copied()
+    }
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub id: String,
+    pub kind: StepKind,
+    /// Where to go after this step; `None` means the step that follows in the file.
+    pub next: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    Entity(EntityKind),
+    /// Free text: the whole message (an address, a reason).
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    CancelOrder,
+    StartReturn,
+}
+
+#[derive(Debug)]
+pub enum StepKind {
+    Ask {
+        slot: String,
+        kind: SlotKind,
+        prompt: String,
+        reprompt: Option<String>,
+        max_attempts: u32,
+    },
+    Verify {
+        slot: String,
+        prompt: String,
+        reprompt: Option<String>,
+        max_attempts: u32,
+    },
+    Lookup {
+        slot: String,
+    },
+    Branch {
+        var: String,
+        cases: Vec<(String, usize)>,
+        default: Option<usize>,
+    },
+    Action {
+        action: ActionKind,
+        slot: String,
+        confirm: String,
+        on_no: Option<usize>,
+    },
+    Say {
+        template: String,
+    },
+    Handoff {
+        reason: String,
+        say: Option<String>,
+    },
+    End {
+        say: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Template {
+    pub text: [String; 3],
+    pub buttons: Vec<Button>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Button {
+    pub payload: String,
+    pub label: [String; 3],
+}
+
+/// Templates the engine itself says; every pack must define them.
+pub const SYSTEM_TEMPLATES: &[(&str, &str)] = &[
+    ("fallback", "no intent matched"),
+    ("clarify", "two intents scored too close to call"),
+    ("handoff", "the conversation goes to a person"),
+    (
+        "handoff_waiting",
+        "the customer writes while waiting for a person",
+    ),
+    ("backend_down", "the order backend could not answer"),
+    ("flow_restart", "a conversation's flow vanished in a reload"),
+    ("resume", "back to an interrupted flow"),
+    ("message_too_long", "a message over the length limit"),
+    ("not_text", "a message that is not text"),
+];
+
+/// Variables a template may use besides the slots that flows ask for.
+pub const ORDER_VARIABLES: &[&str] = &[
+    "order.order_id",
+    "order.status",
+    "order.placed_at",
+    "order.shipped_at",
+    "order.delivered_at",
+    "order.estimated_delivery",
+    "order.carrier",
+    "order.tracking_number",
+    "order.tracking_url",
+    "order.items",
+    "order.total",
+    "order.currency",
+    "order.refund.status",
+    "order.refund.amount",
+    "order.refund.issued_at",
+    "return.return_id",
+    "return.label_url",
+    "intent_a",
+    "intent_b",
+];

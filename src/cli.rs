@@ -1,0 +1,318 @@
+//! The `destek` command line (design §4): check, test, chat, explain, eval.
+
+use crate::bot::Bot;
+use crate::config::Config;
+use crate::convtest::{self, Report};
+use crate::dialogue::{Conversation, Input, Outcome};
+use crate::engine;
+use crate::eval;
+use crate::lang::Lang;
+use crate::matcher::Decision;
+use crate::orders::InMemoryOrders;
+use crate::pack::{self, Severity};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "destek",
+    version,
+    about = "A customer-service bot for online shops"
+)]
+struct Cli {
+    /// Configuration file (destek.yaml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the YAML pack and configuration; every problem as file:line:col.
+    Check,
+    /// Run every intent example and conversation test through the engine.
+    Test {
+        /// Directory of conversation tests.
+        #[arg(long, default_value = "tests/conversations")]
+        conversations: PathBuf,
+    },
+    /// Talk to the bot in the terminal (demo orders, nothing stored).
+    Chat {
+        /// The language your client would announce (tr, fa, en).
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Show how a message is normalised, matched and scored.
+    Explain {
+        /// The customer message.
+        text: Vec<String>,
+    },
+    /// Measure accuracy on labelled messages (JSON lines with text, intent, lang).
+    Eval {
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("destek: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Check => check(&config),
+        Command::Test { conversations } => {
+            let bot = load(&config)?;
+            test(&bot, &conversations)
+        }
+        Command::Chat { lang } => {
+            let lang = match lang {
+                Some(l) => Some(Lang::parse(&l).ok_or(format!("unknown language `{l}`"))?),
+                None => None,
+            };
+            let bot = load(&config)?;
+            chat(&bot, lang)
+        }
+        Command::Explain { text } => {
+            let bot = load(&config)?;
+            explain(&bot, &text.join(" "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { file, json } => {
+            let bot = load(&config)?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let items = eval::parse_lines(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let report = eval::evaluate(&bot, &items);
+            if json {
+                let v = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+                println!("{v}");
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Compiles the configured pack; on errors prints them all and fails.
+pub fn load(config: &Config) -> Result<Bot, String> {
+    let (sources, _) =
+        pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
+    let compiled = pack::compile(&sources, config.default_lang);
+    match compiled.bot {
+        Some(bot) => Ok(bot),
+        None => {
+            let errors: Vec<String> = compiled
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(ToString::to_string)
+                .collect();
+            Err(format!(
+                "the pack has errors (run `destek check`):\n{}",
+                errors.join("\n")
+            ))
+        }
+    }
+}
+
+fn check(config: &Config) -> Result<ExitCode, String> {
+    let (sources, from) =
+        pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
+    let compiled = pack::compile(&sources, config.default_lang);
+    for d in &compiled.diagnostics {
+        println!("{d}");
+    }
+    let errors = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = compiled.diagnostics.len() - errors;
+    match &compiled.bot {
+        Some(bot) => {
+            println!(
+                "{from}: {} intents, {} flows, {} templates, {} keywords; {warnings} warnings",
+                bot.intents.len(),
+                bot.flows.len(),
+                bot.templates.len(),
+                bot.matcher.keyword_count()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            println!("{from}: {errors} errors, {warnings} warnings");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn test(bot: &Bot, dir: &Path) -> Result<ExitCode, String> {
+    let mut report = Report::default();
+    convtest::check_examples(bot, &mut report);
+    let examples = report.passed + report.failures.len();
+    let mut files = 0;
+    if dir.is_dir() {
+        let sources = pack::read_dirs(&[dir]).map_err(|e| e.to_string())?;
+        files = sources.len();
+        for s in &sources {
+            convtest::run_file(bot, s, &mut report);
+        }
+    } else {
+        eprintln!("note: no conversation tests at {}", dir.display());
+    }
+    for f in &report.failures {
+        print!("{f}");
+    }
+    println!(
+        "{examples} intent examples and {files} conversation files: {} passed, {} failed",
+        report.passed,
+        report.failures.len()
+    );
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn chat(bot: &Bot, lang: Option<Lang>) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let orders = InMemoryOrders::demo(crate::orders::today_utc());
+    let mut conv = Conversation::default();
+    let mut buttons: Vec<String> = Vec::new();
+    println!(
+        "destek chat — type a message; a number picks a button; /reset starts over; /quit or Ctrl-D ends."
+    );
+    println!(
+        "demo orders: 48213977 (e-mail ayse.yilmaz@example.com), SP-77410 (phone ending 4567), 4582193 (phone ending 6789), A77310 (phone ending 0134), TR-55320 (e-mail zeynep.demir@example.com)"
+    );
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    loop {
+        print!("you> ");
+        let _ = std::io::stdout().flush();
+        line.clear();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = line.trim();
+        match text {
+            "" => continue,
+            "/quit" | "/exit" => break,
+            "/reset" => {
+                conv = Conversation::default();
+                buttons.clear();
+                println!("(new conversation)");
+                continue;
+            }
+            _ => {}
+        }
+        let input = match text
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| buttons.get(n.wrapping_sub(1)))
+        {
+            Some(payload) => Input::payload(payload.clone()),
+            None => Input::text(text),
+        }
+        .with_lang(lang);
+        let out = runtime.block_on(engine::turn(bot, &mut conv, &input, &orders));
+        buttons = print_outcome(&out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(out: &Outcome) -> Vec<String> {
+    let mut payloads = Vec::new();
+    if out.relayed {
+        println!("(a person has this conversation; your message goes to them)");
+    }
+    for r in &out.replies {
+        for line in r.text.lines() {
+            println!("bot> {line}");
+        }
+        for b in &r.buttons {
+            payloads.push(b.payload.clone());
+            println!("     [{}] {}", payloads.len(), b.label);
+        }
+    }
+    if let Some(h) = &out.handoff {
+        println!(
+            "(handed off to a person: reason {}, intent {}, order {})",
+            h.reason,
+            h.intent.as_deref().unwrap_or("-"),
+            h.order_id.as_deref().unwrap_or("-")
+        );
+    }
+    payloads
+}
+
+fn explain(bot: &Bot, text: &str) {
+    let (norm, mut class) = engine::classify(bot, text);
+    println!("text:        {text}");
+    println!("normalised:  {}", norm.folded);
+    println!("entity text: {}", norm.entity_text);
+    let entities = bot.entities.extract(&norm, None);
+    for e in &entities {
+        println!("entity:      {:?} {}", e.kind, e.value);
+    }
+    class.hits.sort_by_key(|h| h.start);
+    for h in &class.hits {
+        println!(
+            "hit:         {:<18} {}{:<24} weight {:.2} at {}{}",
+            bot.intents[h.intent].id,
+            if h.negative { "NOT " } else { "" },
+            format!("\"{}\"", bot.matcher.evidence_text(h.evidence)),
+            h.weight,
+            h.start,
+            h.lang.map(|l| format!(" ({l})")).unwrap_or_default()
+        );
+    }
+    for s in &class.scores {
+        println!(
+            "score:       {:<18} {:.2}{}",
+            bot.intents[s.intent].id,
+            s.score,
+            if s.vetoed {
+                " (vetoed by a negative keyword)"
+            } else {
+                ""
+            }
+        );
+    }
+    let lang = if norm.arabic_script {
+        Some(Lang::Fa)
+    } else {
+        class.lang
+    };
+    println!(
+        "language:    {}",
+        lang.map_or("unknown".to_owned(), |l| l.to_string())
+    );
+    match class.decision {
+        Decision::Intent(i) => println!("intent:      {}", bot.intents[i].id),
+        Decision::Clarify(a, b) => println!(
+            "intent:      too close to call — asks: {} or {}",
+            bot.intents[a].id, bot.intents[b].id
+        ),
+        Decision::None => println!("intent:      {} (fallback)", eval::OUT_OF_SCOPE),
+    }
+}

@@ -1,0 +1,161 @@
+//! The dialogue engine: (conversation state, message) → replies, next state, handoff.
+//!
+//! Pure. It never calls the order backend itself: a `Turn` is a small state machine that
+//! returns `Poll::Need(Request)` when it needs order data or an action, and continues when
+//! the driver (`engine::turn`) `feed`s it the `Response`. So it is tested with plain data
+//! and imports nothing from axum, teloxide, reqwest or SQL.
+//!
+//! A conversation's state is data (`Conversation`): the flow and step it is in, the slots
+//! it has filled, the order it has verified. It is serialisable so stores can keep it, and
+//! it refers to flows and steps by id so it survives a reload of the pack.
+
+mod template;
+mod turn;
+
+pub use template::render;
+pub use turn::Turn;
+
+use crate::lang::Lang;
+use crate::orders::{BackendError, Order, ReturnCreated};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Messages longer than this (in characters) get a polite "too long" reply.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// How many interrupted flows a conversation remembers to come back to.
+pub const MAX_SUSPENDED: usize = 3;
+
+/// Everything the bot remembers about one conversation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The reply language, once known (sticky).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+    /// The flow in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowPos>,
+    /// Flows interrupted by a change of topic, most recent last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspended: Vec<FlowPos>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slots: BTreeMap<String, String>,
+    /// The order number this customer has proved they own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_order: Option<String>,
+    /// Messages in a row that matched nothing.
+    #[serde(default)]
+    pub fallbacks: u32,
+    /// Set while a person has the conversation; the bot stays silent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
+    /// An agent has answered in the current handoff.
+    #[serde(default)]
+    pub agent_joined: bool,
+}
+
+/// Where a conversation is inside a flow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowPos {
+    pub flow: String,
+    pub step: String,
+    /// The intent that started the flow.
+    pub intent: String,
+    /// Failed answers to the current step.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The bot has asked this step's question and waits for the answer.
+    #[serde(default)]
+    pub waiting: bool,
+}
+
+/// Why and with what a conversation went to a person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+/// One customer message as a channel delivers it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Input {
+    pub text: Option<String>,
+    /// A button's payload, when the customer pressed one.
+    pub payload: Option<String>,
+    /// The channel's idea of the customer's language (Telegram `language_code`, widget `lang`).
+    pub lang_hint: Option<Lang>,
+}
+
+impl Input {
+    pub fn text(text: impl Into<String>) -> Input {
+        Input {
+            text: Some(text.into()),
+            ..Input::default()
+        }
+    }
+
+    pub fn payload(payload: impl Into<String>) -> Input {
+        Input {
+            payload: Some(payload.into()),
+            ..Input::default()
+        }
+    }
+
+    pub fn with_lang(mut self, lang: Option<Lang>) -> Input {
+        self.lang_hint = lang;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<ReplyButton>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplyButton {
+    pub label: String,
+    pub payload: String,
+}
+
+/// What one turn produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub replies: Vec<Reply>,
+    pub lang: Lang,
+    /// The intent the message was classified as, if any.
+    pub intent: Option<String>,
+    /// Set when this turn handed the conversation to a person.
+    pub handoff: Option<Handoff>,
+    /// The conversation was already with a person: the bot said nothing and the message
+    /// is for the human side.
+    pub relayed: bool,
+}
+
+/// What a turn needs from the order backend before it can go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Order(String),
+    Cancel(String),
+    StartReturn(String),
+}
+
+// One short-lived value per backend call: boxing the order would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Response {
+    Order(Result<Option<Order>, BackendError>),
+    Cancelled(Result<(), BackendError>),
+    Return(Result<ReturnCreated, BackendError>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Poll {
+    Need(Request),
+    Done,
+}

@@ -1,0 +1,35 @@
+//! destek: a rule-based customer-service bot for online shops.
+//!
+//! The path of a message, and the module that owns each stage:
+//!
+//! ```text
+//! channel (CLI chat today; HTTP widget and Telegram adapters plug in here)
+//!   -> dialogue::Input
+//!   -> normalise   language-aware folding (Turkish i, Persian letters/ZWNJ, digits)
+//!   -> matcher     keywords in one aho-corasick automaton + a RegexSet -> Decision
+//!   -> entities    order numbers, e-mails, phones
+//!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn
+//!   -> engine      drives the Turn, calling orders::OrderBackend when it asks
+//! ```
+//!
+//! `pack` reads the operator's YAML and compiles it into `bot::Bot`, an immutable
+//! snapshot. `normalise`, `matcher`, `entities` and `dialogue` are pure: no I/O, no clock.
+//! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
+//! `destek` command line.
+
+pub mod bot;
+pub mod cli;
+pub mod config;
+pub mod convtest;
+pub mod dialogue;
+pub mod engine;
+pub mod entities;
+pub mod eval;
+pub mod lang;
+pub mod matcher;
+pub mod normalise;
+pub mod orders;
+pub mod pack;
+
+pub use bot::Bot;
+pub use lang::Lang;
