@@ -55,17 +55,25 @@ const SYLLABLES: &[&str] = &[
 ];
 
 fn word(rng: &mut Lcg) -> String {
-    let n = 2 + (rng.next() % 3) as usize;
+    let n = 3 + (rng.next() % 2) as usize;
     (0..n).map(|_| rng.pick(SYLLABLES)).collect()
 }
 
-/// A pack file with `n` intents of 8 keywords each, plus the keywords themselves.
+/// A pack file with `n` intents of 8 distinct keywords each (as in a real pack, a keyword
+/// belongs to one intent), plus the keywords themselves.
 fn synthetic(n: usize) -> (Source, Vec<String>) {
     let mut rng = Lcg(42);
     let mut yaml = String::from("intents:\n");
     let mut all = Vec::with_capacity(n * 8);
+    let mut seen = std::collections::HashSet::new();
     for i in 0..n {
-        let kws: Vec<String> = (0..8).map(|_| word(&mut rng)).collect();
+        let mut kws: Vec<String> = Vec::with_capacity(8);
+        while kws.len() < 8 {
+            let w = word(&mut rng);
+            if seen.insert(w.clone()) {
+                kws.push(w);
+            }
+        }
         let tr = kws[..4].join(", ");
         let en = kws[4..6].join(", ");
         let fa = kws[6..].join(", ");

@@ -72,6 +72,15 @@ pub enum Evidence {
     Pattern(usize),
 }
 
+impl Evidence {
+    fn key(self) -> (bool, usize) {
+        match self {
+            Evidence::Keyword(i) => (false, i),
+            Evidence::Pattern(i) => (true, i),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
     pub intent: usize,
@@ -213,14 +222,14 @@ impl Matcher {
     fn decide(&self, mut hits: Vec<Hit>) -> Classification {
         let mut scores: Vec<Score> = Vec::new();
         let mut lang_weight = [0f32; 3];
-        // A keyword found twice counts once: the same evidence string per intent.
-        hits.sort_by_key(|h| (h.intent, h.start));
-        let mut seen: Vec<(usize, Evidence)> = Vec::new();
+        // A keyword found twice counts once per intent: sorted, the repeats are neighbours.
+        hits.sort_unstable_by_key(|h| (h.intent, h.evidence.key(), h.start));
+        let mut last: Option<(usize, Evidence)> = None;
         for h in &hits {
-            if seen.contains(&(h.intent, h.evidence)) {
+            if last == Some((h.intent, h.evidence)) {
                 continue;
             }
-            seen.push((h.intent, h.evidence));
+            last = Some((h.intent, h.evidence));
             let s = match scores.iter_mut().find(|s| s.intent == h.intent) {
                 Some(s) => s,
                 None => {
