@@ -35,6 +35,13 @@ pub struct Order {
     pub currency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<Refund>,
+    /// How the customer paid (`card`, `cash_on_delivery`, `bank_transfer`, `paypal`,
+    /// `wallet`): decides how long a refund takes. An extension of the design §7 contract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+    /// The delivery address, when the backend shares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +124,12 @@ pub trait OrderBackend: Send + Sync {
         items: Vec<String>,
         reason: String,
     ) -> BoxFuture<'a, Result<ReturnCreated, BackendError>>;
+    /// Changes the delivery address of an order that has not shipped.
+    fn change_address<'a>(
+        &'a self,
+        order_id: &'a str,
+        address: String,
+    ) -> BoxFuture<'a, Result<(), BackendError>>;
 }
 
 /// Orders held in memory: the demo orders for `chat`, `test` and the benchmarks.
@@ -199,6 +212,27 @@ impl OrderBackend for InMemoryOrders {
         };
         Box::pin(std::future::ready(r))
     }
+
+    fn change_address<'a>(
+        &'a self,
+        order_id: &'a str,
+        address: String,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        let r = self
+            .with(|m| match m.get_mut(order_id) {
+                Some(o) if matches!(o.status, OrderStatus::Placed | OrderStatus::Processing) => {
+                    o.address = Some(address);
+                    Ok(())
+                }
+                Some(o) => Err(BackendError(format!(
+                    "order {} has shipped; its address cannot change",
+                    o.order_id
+                ))),
+                None => Err(BackendError(format!("no order {order_id}"))),
+            })
+            .and_then(|r| r);
+        Box::pin(std::future::ready(r))
+    }
 }
 
 /// A demo order; dates are days relative to today so the demo never goes stale.
@@ -249,6 +283,15 @@ impl Demo {
             total: f64::from(qty) * price,
             currency: self.currency.into(),
             refund: None,
+            payment_method: Some(
+                if self.id == "773456" {
+                    "cash_on_delivery"
+                } else {
+                    "card"
+                }
+                .to_owned(),
+            ),
+            address: None,
         }
     }
 }
