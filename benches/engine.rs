@@ -7,7 +7,7 @@
 use destek::dialogue::{Conversation, Input};
 use destek::orders::InMemoryOrders;
 use destek::pack::{self, Source};
-use destek::{Bot, Lang, engine};
+use destek::{Bot, engine};
 use divan::{Bencher, black_box, counter::ItemsCount};
 use std::future::Future;
 use std::pin::pin;
@@ -29,7 +29,7 @@ fn ready<F: Future>(f: F) -> F::Output {
 }
 
 fn default_bot() -> Bot {
-    pack::compile(&pack::embedded(), Lang::En)
+    pack::compile(&pack::embedded(), &pack::Options::default())
         .bot
         .expect("the default pack compiles")
 }
@@ -95,7 +95,7 @@ fn synthetic_bot(n: usize) -> (Bot, Vec<String>) {
     let (source, keywords) = synthetic(n);
     let mut sources: Vec<Source> = pack::embedded();
     sources.push(source);
-    let bot = pack::compile(&sources, Lang::En)
+    let bot = pack::compile(&sources, &pack::Options::default())
         .bot
         .expect("the synthetic pack compiles");
     (bot, keywords)
@@ -141,7 +141,7 @@ fn compile_5000_intents(bencher: Bencher) {
     let mut sources: Vec<Source> = pack::embedded();
     sources.push(source);
     bencher.bench(|| {
-        let c = pack::compile(black_box(&sources), Lang::En);
+        let c = pack::compile(black_box(&sources), &pack::Options::default());
         assert!(c.bot.is_some());
         c
     });
@@ -151,10 +151,17 @@ fn compile_5000_intents(bencher: Bencher) {
 fn full_turn_fresh_conversation(bencher: Bencher, text: &str) {
     let bot = default_bot();
     let orders = InMemoryOrders::demo(destek::orders::today_utc());
+    let limiter = engine::VerifyLimiter::default();
     let input = Input::text(text);
     bencher.bench(|| {
         let mut conv = Conversation::default();
-        ready(engine::turn(&bot, &mut conv, black_box(&input), &orders))
+        ready(engine::turn(
+            &bot,
+            &mut conv,
+            black_box(&input),
+            &orders,
+            &limiter,
+        ))
     });
 }
 
@@ -163,6 +170,7 @@ fn full_turn_fresh_conversation(bencher: Bencher, text: &str) {
 fn full_turn_verified_status(bencher: Bencher) {
     let bot = default_bot();
     let orders = InMemoryOrders::demo(destek::orders::today_utc());
+    let limiter = engine::VerifyLimiter::default();
     let mut verified = Conversation::default();
     for text in ["where is my order 48213977", "ayse.yilmaz@example.com"] {
         ready(engine::turn(
@@ -170,11 +178,18 @@ fn full_turn_verified_status(bencher: Bencher) {
             &mut verified,
             &Input::text(text),
             &orders,
+            &limiter,
         ));
     }
     assert_eq!(verified.verified_order.as_deref(), Some("48213977"));
     let input = Input::text("when will it get here");
-    bencher
-        .with_inputs(|| verified.clone())
-        .bench_refs(|conv| ready(engine::turn(&bot, conv, black_box(&input), &orders)));
+    bencher.with_inputs(|| verified.clone()).bench_refs(|conv| {
+        ready(engine::turn(
+            &bot,
+            conv,
+            black_box(&input),
+            &orders,
+            &limiter,
+        ))
+    });
 }

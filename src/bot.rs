@@ -14,6 +14,7 @@ pub struct Bot {
     pub matcher: Matcher,
     pub entities: EntityExtractor,
     pub default_lang: Lang,
+    pub shop: crate::shop::Shop,
     /// Folded words that answer a confirmation, per language.
     pub yes: Vec<String>,
     pub no: Vec<String>,
@@ -84,6 +85,9 @@ pub struct Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotKind {
     Entity(EntityKind),
+    /// A yes or a no (words of `matching.yes`/`matching.no`, or the `yes`/`no` buttons),
+    /// stored as `yes` or `no`.
+    YesNo,
     /// Free text: the whole message (an address, a reason).
     Text,
 }
@@ -91,7 +95,10 @@ pub enum SlotKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
     CancelOrder,
+    /// Uses the slot `return_reason` when the flow asked for it.
     StartReturn,
+    /// Uses the slot `new_address`, which the flow must ask for first.
+    ChangeAddress,
 }
 
 #[derive(Debug)]
@@ -180,6 +187,11 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "order.refund.status",
     "order.refund.amount",
     "order.refund.issued_at",
+    "order.payment_method",
+    "order.late",
+    "order.return_open",
+    "order.return_deadline",
+    "order.refund_days",
     "return.return_id",
     "return.label_url",
     "intent_a",

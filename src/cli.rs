@@ -112,7 +112,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 pub fn load(config: &Config) -> Result<Bot, String> {
     let (sources, _) =
         pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
-    let compiled = pack::compile(&sources, config.default_lang);
+    let compiled = pack::compile(&sources, &config.pack_options());
     match compiled.bot {
         Some(bot) => Ok(bot),
         None => {
@@ -133,7 +133,7 @@ pub fn load(config: &Config) -> Result<Bot, String> {
 fn check(config: &Config) -> Result<ExitCode, String> {
     let (sources, from) =
         pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
-    let compiled = pack::compile(&sources, config.default_lang);
+    let compiled = pack::compile(&sources, &config.pack_options());
     for d in &compiled.diagnostics {
         println!("{d}");
     }
@@ -195,6 +195,7 @@ fn chat(bot: &Bot, lang: Option<Lang>) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let orders = InMemoryOrders::demo(crate::orders::today_utc());
+    let limiter = engine::VerifyLimiter::default();
     let mut conv = Conversation::default();
     let mut buttons: Vec<String> = Vec::new();
     println!(
@@ -234,7 +235,7 @@ fn chat(bot: &Bot, lang: Option<Lang>) -> Result<ExitCode, String> {
             None => Input::text(text),
         }
         .with_lang(lang);
-        let out = runtime.block_on(engine::turn(bot, &mut conv, &input, &orders));
+        let out = runtime.block_on(engine::turn(bot, &mut conv, &input, &orders, &limiter));
         buttons = print_outcome(&out);
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 
 use crate::lang::Lang;
 use crate::pack::diag::yaml_message;
+use crate::shop::Shop;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::path::{Path, PathBuf};
@@ -25,13 +26,13 @@ struct Raw {
     handoff: Option<IgnoredAny>,
     #[allow(dead_code)]
     orders: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    shop: Option<IgnoredAny>,
+    shop: Option<Shop>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub default_lang: Lang,
+    pub shop: Shop,
     pub intents_dir: PathBuf,
     pub flows_dir: PathBuf,
 }
@@ -40,6 +41,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             default_lang: Lang::En,
+            shop: Shop::default(),
             intents_dir: "intents".into(),
             flows_dir: "flows".into(),
         }
@@ -73,6 +75,17 @@ impl Config {
         if let Some(d) = env("FLOWS_DIR").or(raw.flows_dir) {
             c.flows_dir = d.into();
         }
+        if let Some(shop) = raw.shop {
+            c.shop = shop;
+        }
         Ok(c)
+    }
+
+    /// What the pack is compiled against.
+    pub fn pack_options(&self) -> crate::pack::Options {
+        crate::pack::Options {
+            default_lang: self.default_lang,
+            shop: self.shop.clone(),
+        }
     }
 }

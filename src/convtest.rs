@@ -167,6 +167,7 @@ pub fn run_file(bot: &Bot, source: &Source, report: &mut Report) {
 
 async fn run_conversation(bot: &Bot, file: &str, test: &ConversationTest) -> Option<Failure> {
     let orders = InMemoryOrders::demo(crate::orders::today_utc());
+    let limiter = engine::VerifyLimiter::default();
     let mut conv = Conversation::default();
     let hint = test.lang.as_deref().and_then(Lang::parse);
     for (n, t) in test.turns.iter().enumerate() {
@@ -176,7 +177,7 @@ async fn run_conversation(bot: &Bot, file: &str, test: &ConversationTest) -> Opt
             (None, None) => Input::default(),
         }
         .with_lang(hint);
-        let out = engine::turn(bot, &mut conv, &input, &orders).await;
+        let out = engine::turn(bot, &mut conv, &input, &orders, &limiter).await;
         let problems = check_turn(t, &out, conv.handoff.is_some());
         if !problems.is_empty() {
             return Some(Failure {

@@ -4,11 +4,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A customer-facing language. Every template exists in each of them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Tr,
     Fa,
+    #[default]
     En,
 }
 

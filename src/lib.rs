@@ -30,6 +30,7 @@ pub mod matcher;
 pub mod normalise;
 pub mod orders;
 pub mod pack;
+pub mod shop;
 
 pub use bot::Bot;
 pub use lang::Lang;

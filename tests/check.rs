@@ -1,7 +1,6 @@
 //! `destek check`: every problem in a pack is reported at once, each at its file:line:col,
 //! and a pack with errors yields no bot.
 
-use destek::Lang;
 use destek::pack::{self, Source};
 use std::process::Command;
 
@@ -32,7 +31,7 @@ fn src(path: &str, text: &str) -> Source {
 }
 
 fn check(files: &[Source]) -> (bool, Vec<String>) {
-    let c = pack::compile(files, Lang::En);
+    let c = pack::compile(files, &pack::Options::default());
     let lines = c.diagnostics.iter().map(ToString::to_string).collect();
     (c.bot.is_some(), lines)
 }

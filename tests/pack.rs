@@ -1,9 +1,9 @@
 //! The default pack: it compiles cleanly, every intent example and every conversation
 //! test passes, and the copy embedded in the binary is the one in the repository.
 
+use destek::Bot;
 use destek::convtest::{self, Report};
 use destek::pack::{self, Severity};
-use destek::{Bot, Lang};
 use std::path::Path;
 
 fn repo_pack() -> Vec<pack::Source> {
@@ -11,7 +11,7 @@ fn repo_pack() -> Vec<pack::Source> {
 }
 
 fn bot() -> Bot {
-    let compiled = pack::compile(&repo_pack(), Lang::En);
+    let compiled = pack::compile(&repo_pack(), &pack::Options::default());
     let errors: Vec<String> = compiled
         .diagnostics
         .iter()
@@ -28,7 +28,7 @@ fn bot() -> Bot {
 
 #[test]
 fn default_pack_has_no_warnings() {
-    let compiled = pack::compile(&repo_pack(), Lang::En);
+    let compiled = pack::compile(&repo_pack(), &pack::Options::default());
     let all: Vec<String> = compiled
         .diagnostics
         .iter()

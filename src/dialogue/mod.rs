@@ -26,6 +26,9 @@ pub const MAX_MESSAGE_CHARS: usize = 2_000;
 /// How many interrupted flows a conversation remembers to come back to.
 pub const MAX_SUSPENDED: usize = 3;
 
+/// Failed verifications a conversation may make, across flows, before a person takes over.
+pub const MAX_VERIFY_FAILURES: u32 = 3;
+
 /// Everything the bot remembers about one conversation.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -46,6 +49,9 @@ pub struct Conversation {
     /// Messages in a row that matched nothing.
     #[serde(default)]
     pub fallbacks: u32,
+    /// Failed verifications in this conversation, across flows.
+    #[serde(default)]
+    pub verify_failures: u32,
     /// Set while a person has the conversation; the bot stays silent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff: Option<Handoff>,
@@ -67,6 +73,9 @@ pub struct FlowPos {
     /// The bot has asked this step's question and waits for the answer.
     #[serde(default)]
     pub waiting: bool,
+    /// The message that started the flow, for the agent's summary on handoff.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub topic: String,
 }
 
 /// Why and with what a conversation went to a person.
@@ -77,6 +86,9 @@ pub struct Handoff {
     pub intent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// One line for the agent: what the customer wants, in their words.
+    #[serde(default)]
+    pub summary: String,
 }
 
 /// One customer message as a channel delivers it.
@@ -87,6 +99,9 @@ pub struct Input {
     pub payload: Option<String>,
     /// The channel's idea of the customer's language (Telegram `language_code`, widget `lang`).
     pub lang_hint: Option<Lang>,
+    /// Today in the shop's time zone, for late orders and return windows. The engine reads
+    /// no clock: the driver fills this in.
+    pub today: Option<jiff::civil::Date>,
 }
 
 impl Input {
@@ -132,17 +147,29 @@ pub struct Outcome {
     pub intent: Option<String>,
     /// Set when this turn handed the conversation to a person.
     pub handoff: Option<Handoff>,
-    /// The conversation was already with a person: the bot said nothing and the message
-    /// is for the human side.
+    /// The conversation was already with a person: the message is for the human side.
     pub relayed: bool,
+    /// Order numbers a verification failed for in this turn (for the per-order limit).
+    pub failed_verifications: Vec<String>,
 }
 
 /// What a turn needs from the order backend before it can go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// The order, to check the customer's proof against. A driver that limits attempts
+    /// per order answers `Ok(None)` for a locked order: the check fails like any other.
+    Verify(String),
+    /// The order of a verified customer, to show.
     Order(String),
     Cancel(String),
-    StartReturn(String),
+    StartReturn {
+        order_id: String,
+        reason: String,
+    },
+    ChangeAddress {
+        order_id: String,
+        address: String,
+    },
 }
 
 // One short-lived value per backend call: boxing the order would buy nothing.
@@ -150,7 +177,8 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Response {
     Order(Result<Option<Order>, BackendError>),
-    Cancelled(Result<(), BackendError>),
+    /// A cancel or address change went through (or not).
+    Done(Result<(), BackendError>),
     Return(Result<ReturnCreated, BackendError>),
 }
 

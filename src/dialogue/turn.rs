@@ -7,15 +7,16 @@
 
 use super::template::render;
 use super::{
-    Conversation, FlowPos, Handoff, Input, MAX_MESSAGE_CHARS, MAX_SUSPENDED, Outcome, Poll, Reply,
-    Request, Response,
+    Conversation, FlowPos, Handoff, Input, MAX_MESSAGE_CHARS, MAX_SUSPENDED, MAX_VERIFY_FAILURES,
+    Outcome, Poll, Reply, Request, Response,
 };
 use crate::bot::{ActionKind, Bot, Flow, Route, SlotKind, StepKind};
 use crate::entities::{Entity, EntityKind, phone_last4};
 use crate::lang::Lang;
 use crate::matcher::{Classification, Decision};
 use crate::normalise::{Normalised, normalise};
-use crate::orders::{Order, ReturnCreated};
+use crate::orders::{Order, OrderStatus, ReturnCreated};
+use jiff::civil::Date;
 use std::collections::HashMap;
 
 /// A flow that runs this many steps without waiting for the customer is looping.
@@ -37,6 +38,7 @@ pub struct Turn<'a> {
     out: Outcome,
     steps_run: u32,
     finished: bool,
+    today: Option<Date>,
 }
 
 struct Message {
@@ -70,9 +72,11 @@ impl<'a> Turn<'a> {
                 intent: None,
                 handoff: None,
                 relayed: false,
+                failed_verifications: Vec::new(),
             },
             steps_run: 0,
             finished: false,
+            today: input.today,
         };
         if t.conv.handoff.is_some() {
             // A person has the conversation: the bot relays the message and, until an agent
@@ -132,9 +136,9 @@ impl<'a> Turn<'a> {
                     self.orders.insert(id, order);
                 }
             }
-            Response::Cancelled(Ok(())) => self.action = Some(Ok(None)),
+            Response::Done(Ok(())) => self.action = Some(Ok(None)),
             Response::Return(Ok(created)) => self.action = Some(Ok(Some(created))),
-            Response::Order(Err(_)) | Response::Cancelled(Err(_)) | Response::Return(Err(_)) => {
+            Response::Order(Err(_)) | Response::Done(Err(_)) | Response::Return(Err(_)) => {
                 self.backend_down();
             }
         }
@@ -291,6 +295,10 @@ impl<'a> Turn<'a> {
                 kind: SlotKind::Text,
                 ..
             } => self.message.is_some() && !other_intent,
+            StepKind::Ask {
+                kind: SlotKind::YesNo,
+                ..
+            } => self.yes_no().is_some(),
             StepKind::Verify { .. } => self.proof().is_some() || !other_intent,
             StepKind::Action { .. } => self.yes_no().is_some(),
             _ => false,
@@ -343,6 +351,11 @@ impl<'a> Turn<'a> {
                     intent: intent.id.clone(),
                     attempts: 0,
                     waiting: false,
+                    topic: self
+                        .message
+                        .as_ref()
+                        .map(|m| m.text.clone())
+                        .unwrap_or_default(),
                 });
             }
         }
@@ -420,13 +433,17 @@ impl<'a> Turn<'a> {
                         self.message.as_ref().map(|m| m.text.trim().to_owned())
                     }
                     SlotKind::Text => None,
+                    SlotKind::YesNo if pos.waiting && !self.input_used => self
+                        .yes_no()
+                        .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
+                    SlotKind::YesNo => None,
                 };
                 match given {
                     Some(v) if !v.is_empty() => {
                         self.conv.slots.insert(slot.clone(), v);
                         // An entity leaves the rest of the message for later steps (an
                         // order number and an e-mail in one message); free text does not.
-                        if *kind == SlotKind::Text {
+                        if matches!(kind, SlotKind::Text | SlotKind::YesNo) {
                             self.input_used = true;
                         }
                         self.advance(flow, index);
@@ -460,7 +477,7 @@ impl<'a> Turn<'a> {
                     return None;
                 }
                 let Some(order) = self.orders.get(&number) else {
-                    return Some(Request::Order(number));
+                    return Some(Request::Verify(number));
                 };
                 let ok = match (order, proof) {
                     (Some(o), Some(Proof::Email(e))) => o.email.eq_ignore_ascii_case(&e),
@@ -474,13 +491,22 @@ impl<'a> Turn<'a> {
                     self.input_used = true;
                     self.advance(flow, index);
                 } else {
-                    // Unknown order and wrong proof read the same: nothing is revealed.
-                    self.wait(
-                        prompt,
-                        reprompt.as_deref(),
-                        *max_attempts,
-                        "verification_failed",
-                    );
+                    // Unknown order, locked order and wrong proof read the same: nothing
+                    // is revealed.
+                    self.conv.verify_failures += 1;
+                    self.out.failed_verifications.push(number);
+                    if self.conv.verify_failures >= MAX_VERIFY_FAILURES {
+                        self.input_used = true;
+                        self.handoff("verification_failed", None);
+                        self.finished = true;
+                    } else {
+                        self.wait(
+                            prompt,
+                            reprompt.as_deref(),
+                            *max_attempts,
+                            "verification_failed",
+                        );
+                    }
                 }
                 None
             }
@@ -549,7 +575,24 @@ impl<'a> Turn<'a> {
                         match self.action.take() {
                             None => Some(match action {
                                 ActionKind::CancelOrder => Request::Cancel(number),
-                                ActionKind::StartReturn => Request::StartReturn(number),
+                                ActionKind::StartReturn => Request::StartReturn {
+                                    order_id: number,
+                                    reason: self
+                                        .conv
+                                        .slots
+                                        .get("return_reason")
+                                        .cloned()
+                                        .unwrap_or_default(),
+                                },
+                                ActionKind::ChangeAddress => Request::ChangeAddress {
+                                    order_id: number,
+                                    address: self
+                                        .conv
+                                        .slots
+                                        .get("new_address")
+                                        .cloned()
+                                        .unwrap_or_default(),
+                                },
                             }),
                             Some(Ok(created)) => {
                                 self.input_used = true;
@@ -686,10 +729,25 @@ impl<'a> Turn<'a> {
             .as_ref()
             .map(|p| p.intent.clone())
             .or_else(|| self.out.intent.clone());
+        let topic = self
+            .conv
+            .flow
+            .as_ref()
+            .map(|p| p.topic.as_str())
+            .filter(|t| !t.is_empty())
+            .or(self.message.as_ref().map(|m| m.text.as_str()))
+            .unwrap_or_default();
+        let order_id = self.conv.slots.get("order_number").cloned();
+        let summary = summary(
+            intent.as_deref().unwrap_or(reason),
+            order_id.as_deref(),
+            topic,
+        );
         let h = Handoff {
             reason: reason.to_owned(),
             intent,
-            order_id: self.conv.slots.get("order_number").cloned(),
+            order_id,
+            summary,
         };
         self.say(say.unwrap_or("handoff"));
         self.conv.flow = None;
@@ -770,15 +828,86 @@ impl<'a> Turn<'a> {
         self.out.replies.push(reply);
     }
 
-    /// A template variable: a slot, or a field of the verified order.
+    /// A template variable: a slot, a shop setting, or a field of the verified order.
     fn variable(&self, name: &str) -> Option<String> {
         if let Some(v) = self.conv.slots.get(name) {
             return Some(v.clone());
         }
+        if name == "shop.payment_methods" {
+            let names: Vec<String> = self
+                .bot
+                .shop
+                .payment_methods
+                .iter()
+                .map(|code| {
+                    self.bot
+                        .templates
+                        .get(&format!("payment_method_{code}"))
+                        .map_or_else(|| code.clone(), |t| t.text[self.out.lang.index()].clone())
+                })
+                .collect();
+            return Some(names.join(", "));
+        }
+        if name.starts_with("shop.") {
+            return self.bot.shop.variable(name);
+        }
         let field = name.strip_prefix("order.")?;
         let verified = self.conv.verified_order.as_ref()?;
         let order = self.orders.get(verified)?.as_ref()?;
-        order_field(order, field)
+        match field {
+            "late" => {
+                let late = matches!(
+                    order.status,
+                    OrderStatus::Placed
+                        | OrderStatus::Processing
+                        | OrderStatus::Shipped
+                        | OrderStatus::OutForDelivery
+                ) && date_of(order.estimated_delivery.as_deref())
+                    .zip(self.today)
+                    .is_some_and(|(eta, today)| eta < today);
+                Some(yes_no_word(late))
+            }
+            "return_deadline" => self.return_deadline(order).map(|d| d.to_string()),
+            "return_open" => {
+                let open = order.status == OrderStatus::Delivered
+                    && self
+                        .return_deadline(order)
+                        .zip(self.today)
+                        .is_none_or(|(deadline, today)| today <= deadline);
+                Some(yes_no_word(open))
+            }
+            "refund_days" => self.bot.shop.refund_days(order.payment_method.as_deref()),
+            _ => order_field(order, field),
+        }
+    }
+
+    fn return_deadline(&self, order: &Order) -> Option<Date> {
+        let delivered = date_of(order.delivered_at.as_deref())?;
+        delivered
+            .checked_add(jiff::Span::new().days(i64::from(self.bot.shop.return_window_days)))
+            .ok()
+    }
+}
+
+fn yes_no_word(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
+
+/// The date part of an ISO date or timestamp from the backend.
+fn date_of(s: Option<&str>) -> Option<Date> {
+    let s = s?;
+    s.get(..10).unwrap_or(s).parse().ok()
+}
+
+/// One line for the agent: the intent, the order, and the customer's words.
+fn summary(what: &str, order: Option<&str>, text: &str) -> String {
+    let mut words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() > 140 {
+        words = words.chars().take(139).collect::<String>() + "…";
+    }
+    match order {
+        Some(o) => format!("{what} · order {o} · \"{words}\""),
+        None => format!("{what} · \"{words}\""),
     }
 }
 
@@ -810,6 +939,7 @@ fn order_field(o: &Order, field: &str) -> Option<String> {
         "refund.status" => o.refund.as_ref()?.status.clone(),
         "refund.amount" => format!("{:.2}", o.refund.as_ref()?.amount),
         "refund.issued_at" => o.refund.as_ref()?.issued_at.clone()?,
+        "payment_method" => o.payment_method.clone()?,
         _ => return None,
     })
 }

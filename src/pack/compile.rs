@@ -13,6 +13,7 @@ use crate::entities::{EntityExtractor, EntityKind, EntityRules};
 use crate::lang::Lang;
 use crate::matcher::{KeywordSpec, Matcher, PatternSpec};
 use crate::normalise::fold;
+use crate::shop::{SHOP_VARIABLES, Shop};
 use serde_saphyr::Location;
 use std::collections::{HashMap, HashSet};
 
@@ -42,8 +43,16 @@ struct Parsed<'a> {
     file: raw::File,
 }
 
-/// Compiles a pack. `default_lang` is the reply language when nothing else decides it.
-pub fn compile(sources: &[Source], default_lang: Lang) -> Compiled {
+/// What a pack is compiled against besides its own files.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The reply language when nothing else decides it.
+    pub default_lang: Lang,
+    pub shop: Shop,
+}
+
+/// Compiles a pack.
+pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     let mut d = Diagnostics::default();
     let mut parsed = Vec::with_capacity(sources.len());
     for src in sources {
@@ -65,7 +74,7 @@ pub fn compile(sources: &[Source], default_lang: Lang) -> Compiled {
         d: &mut d,
         parsed: &parsed,
     }
-    .run(default_lang);
+    .run(options);
     let bot = if d.has_errors() { None } else { bot };
     Compiled {
         bot,
@@ -92,8 +101,9 @@ fn per_lang<T>(p: &PerLang<T>) -> [(Lang, Option<&S<T>>); 3] {
 }
 
 impl<'p> Compiler<'_, 'p> {
-    fn run(&mut self, default_lang: Lang) -> Option<Bot> {
+    fn run(&mut self, options: &Options) -> Option<Bot> {
         let templates = self.templates();
+        self.check_payment_method_names(&templates, &options.shop);
         let slot_names = self.slot_names();
         self.check_template_variables(&slot_names);
         let (flows, flow_index) = self.flows(&templates);
@@ -129,7 +139,8 @@ impl<'p> Compiler<'_, 'p> {
             templates: compiled_templates,
             matcher,
             entities,
-            default_lang,
+            default_lang: options.default_lang,
+            shop: options.shop.clone(),
             yes,
             no,
             intent_index,
@@ -228,14 +239,18 @@ impl<'p> Compiler<'_, 'p> {
                     match template_variables(&v.value) {
                         Ok(vars) => {
                             for var in vars {
-                                if !slots.contains(var) && !ORDER_VARIABLES.contains(&var) {
+                                let known = slots.contains(var)
+                                    || ORDER_VARIABLES.contains(&var)
+                                    || SHOP_VARIABLES.contains(&var);
+                                if !known {
                                     self.d.error(
                                         p.path,
                                         v.referenced,
                                         format!(
-                                            "template `{}` uses unknown variable `{{{var}}}` (known: the slots flows ask for, and {})",
+                                            "template `{}` uses unknown variable `{{{var}}}` (known: the slots flows ask for, {}, {})",
                                             id.value,
-                                            ORDER_VARIABLES.join(", ")
+                                            ORDER_VARIABLES.join(", "),
+                                            SHOP_VARIABLES.join(", ")
                                         ),
                                     );
                                 }
@@ -263,6 +278,36 @@ impl<'p> Compiler<'_, 'p> {
                 .error(path, r.referenced, format!("no template `{}`", r.value));
         }
         r.value.clone()
+    }
+
+    /// Every payment method the shop accepts needs a name in every language.
+    fn check_payment_method_names(
+        &mut self,
+        templates: &HashMap<String, Option<Template>>,
+        shop: &Shop,
+    ) {
+        let uses_methods = self.parsed.iter().any(|p| {
+            p.file.templates.0.iter().any(|(_, t)| {
+                [&t.value.tr, &t.value.fa, &t.value.en]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.value.contains("{shop.payment_methods}"))
+            })
+        });
+        if !uses_methods {
+            return;
+        }
+        let path = self.parsed.first().map_or("<pack>", |p| p.path);
+        for code in &shop.payment_methods {
+            let id = format!("payment_method_{code}");
+            if !templates.contains_key(&id) {
+                self.d.error(
+                    path,
+                    Location::UNKNOWN,
+                    format!("the shop accepts payment method `{code}`: the pack needs template `{id}` with its name"),
+                );
+            }
+        }
     }
 
     fn check_system_templates(&mut self, templates: &HashMap<String, Option<Template>>) {
@@ -432,6 +477,7 @@ impl<'p> Compiler<'_, 'p> {
                     let slot = r.ask.as_ref().map(|a| a.value.clone()).unwrap_or_default();
                     let kind = match &r.entity {
                         None => match slot.as_str() {
+                            "confirm" => SlotKind::YesNo,
                             "order_number" => SlotKind::Entity(EntityKind::OrderNumber),
                             "email" => SlotKind::Entity(EntityKind::Email),
                             "phone" => SlotKind::Entity(EntityKind::Phone),
@@ -442,11 +488,12 @@ impl<'p> Compiler<'_, 'p> {
                             "email" => SlotKind::Entity(EntityKind::Email),
                             "phone" => SlotKind::Entity(EntityKind::Phone),
                             "text" => SlotKind::Text,
+                            "yes_no" => SlotKind::YesNo,
                             other => {
                                 self.d.error(
                                     path,
                                     e.referenced,
-                                    format!("unknown entity `{other}` (expected order_number, email, phone or text)"),
+                                    format!("unknown entity `{other}` (expected order_number, email, phone, yes_no or text)"),
                                 );
                                 SlotKind::Text
                             }
@@ -541,12 +588,24 @@ impl<'p> Compiler<'_, 'p> {
                     let action = match a.map(|a| a.value.as_str()) {
                         Some("cancel_order") => ActionKind::CancelOrder,
                         Some("start_return") => ActionKind::StartReturn,
+                        Some("change_address") => {
+                            if !asked.contains("new_address")
+                                && let Some(a) = a
+                            {
+                                self.d.error(
+                                    path,
+                                    a.referenced,
+                                    "`action: change_address` needs an earlier `ask: new_address`",
+                                );
+                            }
+                            ActionKind::ChangeAddress
+                        }
                         other => {
                             if let Some(a) = a {
                                 self.d.error(
                                     path,
                                     a.referenced,
-                                    format!("unknown action `{}` (expected cancel_order or start_return)", other.unwrap_or_default()),
+                                    format!("unknown action `{}` (expected cancel_order, start_return or change_address)", other.unwrap_or_default()),
                                 );
                             }
                             ActionKind::CancelOrder

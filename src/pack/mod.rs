@@ -9,7 +9,7 @@ pub mod diag;
 mod embedded;
 pub mod raw;
 
-pub use compile::{Compiled, compile};
+pub use compile::{Compiled, Options, compile};
 pub use diag::{Diagnostic, Severity};
 
 use std::io;
