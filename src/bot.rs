@@ -127,7 +127,8 @@ pub enum StepKind {
     Action {
         action: ActionKind,
         slot: String,
-        confirm: String,
+        /// A yes/no question asked first; without it the action runs at once.
+        confirm: Option<String>,
         on_no: Option<usize>,
     },
     Say {

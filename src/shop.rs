@@ -29,6 +29,8 @@ pub struct Shop {
     /// How long a refund takes to reach the customer, per payment method code, as shown to
     /// customers (`"3–10"` business days).
     pub refund_days: BTreeMap<String, String>,
+    /// Days a bank takes to release a pending card authorisation (a "double charge").
+    pub payment_hold_days: String,
 }
 
 impl Default for Shop {
@@ -60,6 +62,7 @@ impl Default for Shop {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            payment_hold_days: "3–7".into(),
         }
     }
 }
@@ -78,6 +81,7 @@ pub const SHOP_VARIABLES: &[&str] = &[
     "shop.payment_methods",
     "shop.installments",
     "shop.return_window_days",
+    "shop.payment_hold_days",
 ];
 
 impl Shop {
@@ -94,6 +98,7 @@ impl Shop {
             "carriers" => self.carriers.join(", "),
             "installments" => self.installments.to_string(),
             "return_window_days" => self.return_window_days.to_string(),
+            "payment_hold_days" => self.payment_hold_days.clone(),
             _ => return None,
         })
     }

@@ -557,10 +557,10 @@ impl<'a> Turn<'a> {
                 confirm,
                 on_no,
             } => {
-                let answer = if pos.waiting && !self.input_used {
-                    self.yes_no()
-                } else {
-                    None
+                let answer = match confirm {
+                    None => Some(true),
+                    Some(_) if pos.waiting && !self.input_used => self.yes_no(),
+                    Some(_) => None,
                 };
                 match answer {
                     Some(true) => {
@@ -624,7 +624,7 @@ impl<'a> Turn<'a> {
                         None
                     }
                     None => {
-                        self.wait(confirm, None, 3, "retry_limit");
+                        self.wait(confirm.as_deref().unwrap_or_default(), None, 3, "retry_limit");
                         None
                     }
                 }

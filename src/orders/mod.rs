@@ -3,6 +3,10 @@
 //!
 //! Nothing here decides what a customer may see: verification lives in the dialogue.
 
+mod csv;
+pub mod http;
+pub mod sqlite;
+
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

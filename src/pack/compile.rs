@@ -623,21 +623,24 @@ impl<'p> Compiler<'_, 'p> {
                         }
                         String::new()
                     };
+                    let confirm = tmpl(self, &r.confirm);
+                    let on_no = match (&r.on_no, &confirm) {
+                        (Some(t), _) => step_ref(self, t),
+                        (None, None) => None,
+                        (None, Some(_)) => {
+                            self.d.error(
+                                path,
+                                s.referenced,
+                                "an `action` with `confirm` needs `on_no`: the step to go to when the customer declines",
+                            );
+                            None
+                        }
+                    };
                     StepKind::Action {
                         action,
                         slot,
-                        confirm: need_tmpl(self, &r.confirm, "confirm", "action"),
-                        on_no: match &r.on_no {
-                            Some(t) => step_ref(self, t),
-                            None => {
-                                self.d.error(
-                                    path,
-                                    s.referenced,
-                                    "`action` step needs `on_no`: the step to go to when the customer declines",
-                                );
-                                None
-                            }
-                        },
+                        confirm,
+                        on_no,
                     }
                 }
                 Some("handoff") => StepKind::Handoff {
