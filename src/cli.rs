@@ -31,6 +31,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the server: the site chat API, the widget and the demo page.
+    Serve,
+    /// Manage the order database.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
     /// Validate the YAML pack and configuration; every problem as file:line:col.
     Check,
     /// Run every intent example and conversation test through the engine.
@@ -59,6 +66,12 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum OrdersCommand {
+    /// Import orders from a CSV file into the order database (see docs/orders.md).
+    Import { file: PathBuf },
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -73,6 +86,29 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
+        Command::Serve => {
+            let bot = load(&config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(crate::server::serve(config, bot))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orders {
+            command: OrdersCommand::Import { file },
+        } => {
+            let db = config.sqlite_path();
+            let orders = crate::orders::sqlite::SqliteOrders::open(&db)
+                .map_err(|e| format!("{}: {e}", db.display()))?;
+            let reader =
+                std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let n = orders
+                .import_csv(reader)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("imported {n} orders into {}", db.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => check(&config),
         Command::Test { conversations } => {
             let bot = load(&config)?;

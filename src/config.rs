@@ -1,6 +1,7 @@
-//! `destek.yaml`: where the pack lives and the default language. Every key is optional and
-//! can be overridden by a `DESTEK_<KEY>` environment variable. Channel, storage and handoff
-//! sections are reserved for the server and accepted here so one file serves every command.
+//! `destek.yaml` (design §8). Every key is optional and can be overridden by a
+//! `DESTEK_<SECTION>_<KEY>` environment variable. Secrets (tokens) come only from the
+//! environment or from a file named by a `*_file` key, never from the YAML itself, so the
+//! configuration can be committed and shown without leaking them.
 
 use crate::lang::Lang;
 use crate::pack::diag::yaml_message;
@@ -15,26 +16,103 @@ struct Raw {
     default_lang: Option<String>,
     intents_dir: Option<String>,
     flows_dir: Option<String>,
-    // Reserved for the server (design §8); validated where they are used.
-    #[allow(dead_code)]
-    storage: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    web: Option<IgnoredAny>,
+    storage: Option<RawStorage>,
+    web: Option<RawWeb>,
+    // Reserved for the Telegram channel; accepted so one file serves every version.
     #[allow(dead_code)]
     telegram: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    handoff: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    orders: Option<IgnoredAny>,
+    handoff: Option<RawHandoff>,
+    orders: Option<RawOrders>,
     shop: Option<Shop>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    bind: Option<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    per_ip_per_minute: Option<u32>,
+    per_conversation_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHandoff {
+    agent_token_file: Option<String>,
+    /// Refused with a clear error: secrets do not belong in the YAML.
+    agent_token: Option<IgnoredAny>,
+    // Reserved for the handoff webhook.
+    #[allow(dead_code)]
+    webhook_url: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    secret_file: Option<IgnoredAny>,
+    secret: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    business_hours: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    timezone: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrders {
+    source: Option<String>,
+    base_url: Option<String>,
+    token_file: Option<String>,
+    token: Option<IgnoredAny>,
+    timeout_ms: Option<u64>,
+}
+
+/// Where order data comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrdersSource {
+    /// The embedded database (the storage file), seeded with demo orders on first start.
+    Sqlite,
+    /// The shop's own API (design §7).
+    Http {
+        base_url: String,
+        token: Option<String>,
+        timeout_ms: u64,
+    },
+    /// Demo orders in memory, forgotten on exit.
+    Memory,
+}
+
+#[derive(Clone, PartialEq)]
 pub struct Config {
     pub default_lang: Lang,
     pub shop: Shop,
     pub intents_dir: PathBuf,
     pub flows_dir: PathBuf,
+    /// `sqlite://PATH`.
+    pub storage_url: String,
+    pub bind: String,
+    pub allowed_origins: Vec<String>,
+    pub rate: crate::web::rate::RateConfig,
+    pub agent_token: Option<String>,
+    pub orders: OrdersSource,
+}
+
+// Hand-written so a token can never reach a log through `{:?}`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("default_lang", &self.default_lang)
+            .field("intents_dir", &self.intents_dir)
+            .field("flows_dir", &self.flows_dir)
+            .field("storage_url", &self.storage_url)
+            .field("bind", &self.bind)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("agent_token", &self.agent_token.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -44,8 +122,26 @@ impl Default for Config {
             shop: Shop::default(),
             intents_dir: "intents".into(),
             flows_dir: "flows".into(),
+            storage_url: "sqlite://destek.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            allowed_origins: Vec::new(),
+            rate: Default::default(),
+            agent_token: None,
+            orders: OrdersSource::Sqlite,
         }
     }
+}
+
+fn secret_in_yaml(key: &str, env: &str) -> String {
+    format!(
+        "`{key}` is a secret and is not read from the configuration file: set {env} or `{key}_file`"
+    )
+}
+
+fn read_secret(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 impl Config {
@@ -78,6 +174,79 @@ impl Config {
         if let Some(shop) = raw.shop {
             c.shop = shop;
         }
+        let storage = raw.storage.unwrap_or_default();
+        if let Some(url) = env("STORAGE_URL").or(storage.url) {
+            if !url.starts_with("sqlite://") {
+                return Err(format!(
+                    "storage.url: `{url}` is not supported here (use sqlite://PATH)"
+                ));
+            }
+            c.storage_url = url;
+        }
+        let web = raw.web.unwrap_or_default();
+        if let Some(b) = env("WEB_BIND").or(web.bind) {
+            c.bind = b;
+        }
+        c.allowed_origins = match env("WEB_ALLOWED_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => web.allowed_origins,
+        };
+        if let Some(n) = env("WEB_PER_IP_PER_MINUTE")
+            .and_then(|v| v.parse().ok())
+            .or(web.per_ip_per_minute)
+        {
+            c.rate.per_ip_per_minute = n;
+        }
+        if let Some(n) = env("WEB_PER_CONVERSATION_PER_MINUTE")
+            .and_then(|v| v.parse().ok())
+            .or(web.per_conversation_per_minute)
+        {
+            c.rate.per_conversation_per_minute = n;
+        }
+        let handoff = raw.handoff.unwrap_or_default();
+        if handoff.agent_token.is_some() {
+            return Err(secret_in_yaml(
+                "handoff.agent_token",
+                "DESTEK_HANDOFF_AGENT_TOKEN",
+            ));
+        }
+        if handoff.secret.is_some() {
+            return Err(secret_in_yaml("handoff.secret", "DESTEK_HANDOFF_SECRET"));
+        }
+        c.agent_token = match (env("HANDOFF_AGENT_TOKEN"), handoff.agent_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(path)) => Some(read_secret(&path)?),
+            (None, None) => None,
+        }
+        .filter(|t| !t.is_empty());
+        let orders = raw.orders.unwrap_or_default();
+        if orders.token.is_some() {
+            return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
+        }
+        c.orders = match env("ORDERS_SOURCE").or(orders.source).as_deref() {
+            None | Some("sqlite") => OrdersSource::Sqlite,
+            Some("memory") => OrdersSource::Memory,
+            Some("http") => OrdersSource::Http {
+                base_url: env("ORDERS_BASE_URL")
+                    .or(orders.base_url)
+                    .ok_or("orders.source http needs orders.base_url")?,
+                token: match (env("ORDERS_TOKEN"), orders.token_file) {
+                    (Some(t), _) => Some(t),
+                    (None, Some(path)) => Some(read_secret(&path)?),
+                    (None, None) => None,
+                },
+                timeout_ms: orders.timeout_ms.unwrap_or(3_000),
+            },
+            Some(other) => {
+                return Err(format!(
+                    "orders.source: `{other}` is not one of sqlite, http, memory"
+                ));
+            }
+        };
         Ok(c)
     }
 
@@ -87,5 +256,14 @@ impl Config {
             default_lang: self.default_lang,
             shop: self.shop.clone(),
         }
+    }
+
+    /// The SQLite file of `storage.url`.
+    pub fn sqlite_path(&self) -> PathBuf {
+        PathBuf::from(
+            self.storage_url
+                .strip_prefix("sqlite://")
+                .unwrap_or(&self.storage_url),
+        )
     }
 }

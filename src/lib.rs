@@ -30,7 +30,10 @@ pub mod matcher;
 pub mod normalise;
 pub mod orders;
 pub mod pack;
+pub mod server;
 pub mod shop;
+pub mod store;
+pub mod web;
 
 pub use bot::Bot;
 pub use lang::Lang;

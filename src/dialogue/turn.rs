@@ -624,7 +624,12 @@ impl<'a> Turn<'a> {
                         None
                     }
                     None => {
-                        self.wait(confirm.as_deref().unwrap_or_default(), None, 3, "retry_limit");
+                        self.wait(
+                            confirm.as_deref().unwrap_or_default(),
+                            None,
+                            3,
+                            "retry_limit",
+                        );
                         None
                     }
                 }

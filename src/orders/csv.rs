@@ -61,7 +61,10 @@ pub fn read_orders(text: &str) -> Result<Vec<Order>, CsvError> {
     let header = records.next().ok_or_else(|| CsvError {
         line: 1,
         column: None,
-        message: format!("the file is empty; expected the header {}", COLUMNS.join(",")),
+        message: format!(
+            "the file is empty; expected the header {}",
+            COLUMNS.join(",")
+        ),
     })?;
     let positions = header_positions(&header)?;
     let mut first_line: HashMap<String, usize> = HashMap::new();
@@ -103,7 +106,9 @@ fn header_positions(header: &Record) -> Result<Positions, CsvError> {
             )));
         };
         if positions.insert(column, at).is_some() {
-            return Err(error(format!("column {name:?} appears twice in the header")));
+            return Err(error(format!(
+                "column {name:?} appears twice in the header"
+            )));
         }
     }
     if let Some(missing) = COLUMNS.iter().find(|c| !positions.contains_key(*c)) {
@@ -181,7 +186,9 @@ impl Row<'_> {
     }
 
     fn optional(&self, column: &'static str) -> Option<String> {
-        Some(self.text(column)).filter(|v| !v.is_empty()).map(str::to_owned)
+        Some(self.text(column))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     }
 
     fn status(&self) -> Result<OrderStatus, CsvError> {
@@ -209,8 +216,8 @@ impl Row<'_> {
         if value.is_empty() {
             return Ok(None);
         }
-        let is_date = value.parse::<jiff::civil::Date>().is_ok()
-            || value.parse::<jiff::Timestamp>().is_ok();
+        let is_date =
+            value.parse::<jiff::civil::Date>().is_ok() || value.parse::<jiff::Timestamp>().is_ok();
         if !is_date {
             return Err(self.error(
                 column,

@@ -79,13 +79,17 @@ impl HttpOrders {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
-                BackendError(format!("shop API base_url {:?} is not an http(s) URL", config.base_url))
+                BackendError(format!(
+                    "shop API base_url {:?} is not an http(s) URL",
+                    config.base_url
+                ))
             })?;
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(token) = &config.token {
-            let mut value = HeaderValue::try_from(format!("Bearer {token}"))
-                .map_err(|_| BackendError("shop API token has characters not allowed in a header".into()))?;
+            let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+                BackendError("shop API token has characters not allowed in a header".into())
+            })?;
             // Keeps the value out of the header map's Debug output.
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
@@ -110,7 +114,9 @@ impl HttpOrders {
     fn url(&self, order_id: &str, action: Option<&str>) -> Result<Url, BackendError> {
         // The url crate drops `.` and `..` segments, and an empty one would name the list.
         if matches!(order_id, "" | "." | "..") {
-            return Err(BackendError(format!("order id {order_id:?} cannot be put in a URL")));
+            return Err(BackendError(format!(
+                "order id {order_id:?} cannot be put in a URL"
+            )));
         }
         let mut url = self.base.clone();
         url.path_segments_mut()
@@ -133,10 +139,16 @@ impl HttpOrders {
     ) -> Result<(StatusCode, Vec<u8>), BackendError> {
         let what = format!("{method} {}", url.path());
         self.breaker.allow()?;
-        let retries = if method == Method::GET { self.retries } else { 0 };
+        let retries = if method == Method::GET {
+            self.retries
+        } else {
+            0
+        };
         let mut attempt = 0;
         let result = loop {
-            let result = self.attempt(method.clone(), url.clone(), body.as_ref()).await;
+            let result = self
+                .attempt(method.clone(), url.clone(), body.as_ref())
+                .await;
             let transient = match &result {
                 Ok((status, _)) => status.is_server_error(),
                 Err(e) => e.is_connect() || e.is_timeout(),
@@ -148,7 +160,9 @@ impl HttpOrders {
             tokio::time::sleep(BACKOFF * attempt).await;
         };
         match result {
-            Ok((status, _)) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+            Ok((status, _))
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+            {
                 self.breaker.failure();
                 Err(BackendError(format!("shop API {what}: answered {status}")))
             }
@@ -158,7 +172,10 @@ impl HttpOrders {
             }
             Err(e) => {
                 self.breaker.failure();
-                Err(BackendError(format!("shop API {what}: {}", self.describe(&e))))
+                Err(BackendError(format!(
+                    "shop API {what}: {}",
+                    self.describe(&e)
+                )))
             }
         }
     }
@@ -184,19 +201,25 @@ impl HttpOrders {
         } else if e.is_connect() {
             "cannot connect".into()
         } else {
-            // Without the URL: it is already in the message, once.
             e.to_string()
         }
     }
 
     /// A POST that expects a 2xx answer.
-    async fn post(&self, order_id: &str, action: &str, body: Value) -> Result<Vec<u8>, BackendError> {
+    async fn post(
+        &self,
+        order_id: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Vec<u8>, BackendError> {
         let url = self.url(order_id, Some(action))?;
         let (status, body) = self.send(Method::POST, url, Some(body)).await?;
         if status.is_success() {
             Ok(body)
         } else {
-            Err(BackendError(format!("shop API refused to {action} order {order_id}: {status}")))
+            Err(BackendError(format!(
+                "shop API refused to {action} order {order_id}: {status}"
+            )))
         }
     }
 }
@@ -217,7 +240,9 @@ impl OrderBackend for HttpOrders {
             match status {
                 StatusCode::NOT_FOUND => Ok(None),
                 s if s.is_success() => parse("order", &body).map(Some),
-                s => Err(BackendError(format!("shop API refused the lookup of order {order_id}: {s}"))),
+                s => Err(BackendError(format!(
+                    "shop API refused the lookup of order {order_id}: {s}"
+                ))),
             }
         })
     }
@@ -248,7 +273,8 @@ impl OrderBackend for HttpOrders {
         address: String,
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            self.post(order_id, "address", json!({ "address": address })).await?;
+            self.post(order_id, "address", json!({ "address": address }))
+                .await?;
             Ok(())
         })
     }
@@ -266,12 +292,18 @@ struct Breaker {
 
 #[derive(Debug, Clone, Copy)]
 enum State {
-    Closed { failures: u32 },
+    Closed {
+        failures: u32,
+    },
     /// Failing fast until `until`.
-    Open { until: Instant },
+    Open {
+        until: Instant,
+    },
     /// One trial call is under way. Should it never report (its future dropped), another
     /// trial is let through a cooldown after this one started.
-    HalfOpen { trial_started: Instant },
+    HalfOpen {
+        trial_started: Instant,
+    },
 }
 
 impl Breaker {
@@ -311,10 +343,12 @@ impl Breaker {
         let now = Instant::now();
         self.with(|state| {
             *state = match *state {
-                State::Closed { failures } if failures + 1 < self.threshold => {
-                    State::Closed { failures: failures + 1 }
-                }
-                State::Closed { .. } | State::HalfOpen { .. } => State::Open { until: now + self.cooldown },
+                State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
+                    failures: failures + 1,
+                },
+                State::Closed { .. } | State::HalfOpen { .. } => State::Open {
+                    until: now + self.cooldown,
+                },
                 // A call let through before the circuit opened: the cooldown stands.
                 open @ State::Open { .. } => open,
             }
@@ -331,7 +365,10 @@ mod tests {
         let orders = HttpOrders::new(HttpOrdersConfig::new("http://shop.test/api/"));
         let url = orders.and_then(|o| o.url("a/b c?#%", Some("cancel")));
         let url = url.map(|u| u.to_string());
-        assert_eq!(url, Ok("http://shop.test/api/orders/a%2Fb%20c%3F%23%25/cancel".into()));
+        assert_eq!(
+            url,
+            Ok("http://shop.test/api/orders/a%2Fb%20c%3F%23%25/cancel".into())
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::csv::read_orders;
 use super::{BackendError, BoxFuture, Order, OrderBackend, OrderStatus, ReturnCreated};
 use jiff::civil::Date;
 use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use std::io::Read;
@@ -62,9 +62,7 @@ impl SqliteOrders {
     pub fn open(path: &Path) -> Result<Self, OrdersError> {
         let conn = Connection::open(path)?;
         // WAL lets the bot keep reading while an import writes.
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
-            row.get::<_, String>(0)
-        })?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::setup(conn)
     }
@@ -77,6 +75,9 @@ impl SqliteOrders {
     fn setup(mut conn: Connection) -> Result<Self, OrdersError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every transaction here writes. Taking the write lock up front lets busy_timeout
+        // wait for another writer; a deferred one that reads first fails at once instead.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         migrate(&mut conn)?;
         Ok(SqliteOrders {
             conn: Arc::new(Mutex::new(conn)),
@@ -145,11 +146,14 @@ impl SqliteOrders {
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
-    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+    let applied: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (version, sql) in (1u32..).zip(MIGRATIONS) {
+        if version <= applied {
+            continue;
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
     Ok(())
@@ -241,7 +245,8 @@ fn order_from_row(row: &Row) -> rusqlite::Result<Order> {
 }
 
 fn status_from(text: &str) -> Option<OrderStatus> {
-    let parsed: Result<_, serde::de::value::Error> = OrderStatus::deserialize(text.into_deserializer());
+    let parsed: Result<_, serde::de::value::Error> =
+        OrderStatus::deserialize(text.into_deserializer());
     parsed.ok()
 }
 
@@ -315,7 +320,9 @@ fn start_return(
     tx.commit()?;
     Ok(ReturnCreated {
         // The embedded store prints no labels; the URL is where a shop would serve one.
-        label_url: Some(format!("https://shop.example/returns/{return_id}/label.pdf")),
+        label_url: Some(format!(
+            "https://shop.example/returns/{return_id}/label.pdf"
+        )),
         return_id,
     })
 }

@@ -1,0 +1,88 @@
+//! `destek serve`: builds the state from the configuration and runs the HTTP server until
+//! Ctrl-C or SIGTERM, finishing the requests in flight.
+
+use crate::bot::Bot;
+use crate::config::{Config, OrdersSource};
+use crate::orders::http::{HttpOrders, HttpOrdersConfig};
+use crate::orders::sqlite::SqliteOrders;
+use crate::orders::{InMemoryOrders, OrderBackend, today_utc};
+use crate::store::sqlite::SqliteStore;
+use crate::web::{self, AppState, WebSettings};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Builds everything `serve` needs from the configuration.
+pub fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
+    let db = config.sqlite_path();
+    let store = SqliteStore::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+    let orders: Arc<dyn OrderBackend> = match &config.orders {
+        OrdersSource::Sqlite => {
+            let orders = SqliteOrders::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+            let seeded = orders
+                .seed_demo_if_empty(today_utc())
+                .map_err(|e| format!("seeding demo orders: {e}"))?;
+            if seeded > 0 {
+                println!("seeded {seeded} demo orders into {}", db.display());
+            }
+            Arc::new(orders)
+        }
+        OrdersSource::Memory => Arc::new(InMemoryOrders::demo(today_utc())),
+        OrdersSource::Http {
+            base_url,
+            token,
+            timeout_ms,
+        } => {
+            let mut c = HttpOrdersConfig::new(base_url.clone());
+            c.token = token.clone();
+            c.timeout = Duration::from_millis(*timeout_ms);
+            Arc::new(HttpOrders::new(c).map_err(|e| e.to_string())?)
+        }
+    };
+    Ok(AppState::new(
+        bot,
+        store,
+        orders,
+        web::rate::RateLimits::new(config.rate),
+        WebSettings {
+            allowed_origins: config.allowed_origins.clone(),
+            agent_token: config.agent_token.clone(),
+        },
+    ))
+}
+
+pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
+    let state = state(&config, bot)?;
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    let app = web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    println!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,331 @@
+//! The SQLite store: WAL, one writer thread doing group commit, a few reader connections.
+//!
+//! Every write goes to the writer thread over a channel. The thread takes whatever writes
+//! are waiting, applies each in its own savepoint inside one transaction and commits once
+//! (`synchronous = FULL`: the commit is on disk before anyone is answered). Many concurrent
+//! turns thus share one fsync without any write being acknowledged before it is durable.
+
+use super::{Message, Sender, Store, StoreError, Stored};
+use crate::dialogue::Conversation;
+use crate::orders::BoxFuture;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+const MIGRATION: &str = include_str!("../../migrations/store/0001_conversations.sql");
+/// Writes committed together at most; bounds the latency of the first one in a batch.
+const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+enum Write {
+    Create(Stored, Reply),
+    Commit {
+        id: String,
+        messages: Vec<Message>,
+        state: Option<Conversation>,
+        reply: Reply,
+    },
+}
+
+pub struct SqliteStore {
+    writes: Mutex<mpsc::Sender<Write>>,
+    // std Mutexes: each guards one connection for one short blocking query, always on a
+    // blocking thread, never across an await.
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: std::sync::atomic::AtomicUsize,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(db)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(db)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and starts the writer thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Arc<SqliteStore>, StoreError> {
+        let path: PathBuf = path.as_ref().to_owned();
+        let writer = open(&path)?;
+        writer.execute_batch(MIGRATION).map_err(db)?;
+        let readers = (0..READERS)
+            .map(|_| open(&path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("destek-store-writer".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(|e| StoreError::Db(format!("cannot start the writer thread: {e}")))?;
+        Ok(Arc::new(SqliteStore {
+            writes: Mutex::new(tx),
+            readers: readers.into(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
+        }))
+    }
+
+    async fn write(&self, make: impl FnOnce(Reply) -> Write) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        {
+            let tx = self.writes.lock().map_err(|_| StoreError::Closed)?;
+            tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        }
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let i = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.readers.len();
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let guard = readers[i].lock().map_err(|_| StoreError::Closed)?;
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StoreError::Db(format!("reader task failed: {e}")))?
+    }
+}
+
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let results = apply_batch(&mut conn, &batch);
+        for (w, r) in batch.into_iter().zip(results) {
+            let reply = match w {
+                Write::Create(_, reply) | Write::Commit { reply, .. } => reply,
+            };
+            let _ = reply.send(r);
+        }
+    }
+}
+
+/// Applies every write in its own savepoint, so one bad write fails alone, then commits
+/// the lot. If the commit fails, every write in the batch fails.
+fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<(), StoreError>> {
+    let mut tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Db(msg.clone())))
+                .collect();
+        }
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for w in batch {
+        let r = match tx.savepoint() {
+            Ok(sp) => match apply(&sp, w) {
+                Ok(()) => sp.commit().map_err(db),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(db(e)),
+        };
+        results.push(r);
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => {
+            let msg = e.to_string();
+            results
+                .into_iter()
+                .map(|_| Err(StoreError::Db(msg.clone())))
+                .collect()
+        }
+    }
+}
+
+fn state_json(state: &Conversation) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn apply(conn: &Connection, w: &Write) -> Result<(), StoreError> {
+    let now = super::now_rfc3339();
+    match w {
+        Write::Create(s, _) => {
+            conn.execute(
+                "INSERT INTO conversations (id, channel, lang_hint, token_hash, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![
+                    s.id,
+                    s.channel,
+                    s.lang_hint.map(|l| l.code()),
+                    &s.token_hash[..],
+                    state_json(&s.state)?,
+                    now
+                ],
+            )
+            .map_err(db)?;
+        }
+        Write::Commit {
+            id,
+            messages,
+            state,
+            ..
+        } => {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO messages (conversation_id, sender, text, buttons, agent, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for m in messages {
+                let buttons = if m.buttons.is_empty() {
+                    None
+                } else {
+                    Some(
+                        serde_json::to_string(&m.buttons)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
+                };
+                insert
+                    .execute(params![id, m.from.as_str(), m.text, buttons, m.agent, m.at])
+                    .map_err(db)?;
+            }
+            if let Some(state) = state {
+                let n = conn
+                    .execute(
+                        "UPDATE conversations SET state = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![id, state_json(state)?, now],
+                    )
+                    .map_err(db)?;
+                if n == 0 {
+                    return Err(StoreError::Db(format!("no conversation {id}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sender(s: &str) -> Sender {
+    match s {
+        "bot" => Sender::Bot,
+        "agent" => Sender::Agent,
+        _ => Sender::Customer,
+    }
+}
+
+impl Store for SqliteStore {
+    fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(move |reply| Write::Create(conversation, reply)))
+    }
+
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT channel, token_hash, state, lang_hint FROM conversations WHERE id = ?1",
+                )
+                .map_err(db)?
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .optional()
+                .map_err(db)?;
+            let Some((channel, hash, state, lang_hint)) = row else {
+                return Ok(None);
+            };
+            let token_hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("token hash is not 32 bytes".into()))?;
+            let state =
+                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(Some(Stored {
+                id,
+                channel,
+                lang_hint: lang_hint.as_deref().and_then(crate::lang::Lang::parse),
+                token_hash,
+                state,
+            }))
+        }))
+    }
+
+    fn commit<'a>(
+        &'a self,
+        id: &'a str,
+        messages: Vec<Message>,
+        state: Option<Conversation>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let id = id.to_owned();
+        Box::pin(self.write(move |reply| Write::Commit {
+            id,
+            messages,
+            state,
+            reply,
+        }))
+    }
+
+    fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT sender, text, buttons, agent, at FROM messages
+                     WHERE conversation_id = ?1 ORDER BY seq",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })
+                .map_err(db)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (from, text, buttons, agent, at) = row.map_err(db)?;
+                let buttons = match buttons {
+                    Some(b) => {
+                        serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
+                out.push(Message {
+                    from: sender(&from),
+                    text,
+                    buttons,
+                    agent,
+                    at,
+                });
+            }
+            Ok(out)
+        }))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db)))
+    }
+}

@@ -1,0 +1,309 @@
+//! HTTP handlers of the API, the widget and the health endpoints.
+
+use super::AppState;
+use super::auth;
+use super::error::ApiError;
+use super::turn::{self, Said};
+use crate::lang::Lang;
+use crate::store::{Message, Sender, Stored, now_rfc3339};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+const WIDGET_JS: &str = include_str!("../../web/widget.js");
+const WIDGET_CSS: &str = include_str!("../../web/widget.css");
+const DEMO_PAGE: &str = include_str!("../../web/index.html");
+
+/// The client's IP address, for per-IP rate limits ("unknown" when not served over TCP).
+pub(super) struct ClientIp(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(v)) => Ok(v),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        )),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over {} bytes", super::MAX_BODY_BYTES),
+        )),
+        Err(e) => Err(ApiError::bad_request(e.body_text())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewConversation {
+    lang: Option<String>,
+}
+
+pub(super) async fn create_conversation(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let shared = state.shared();
+    if !shared.rate.allow_ip(&ip) {
+        return Err(ApiError::rate_limited());
+    }
+    // The body is optional: `{}`, `{"lang": "fa"}` or nothing at all.
+    let req: NewConversation = if body.iter().all(u8::is_ascii_whitespace) {
+        NewConversation::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    let lang_hint =
+        match req.lang.as_deref() {
+            None | Some("") => None,
+            Some(l) => Some(Lang::parse(l).ok_or_else(|| {
+                ApiError::bad_request(format!("unknown lang `{l}` (tr, fa or en)"))
+            })?),
+        };
+    let token = auth::new_token();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    shared
+        .store
+        .create(Stored {
+            id: id.clone(),
+            channel: "web".into(),
+            lang_hint,
+            token_hash: auth::hash(&token),
+            state: Default::default(),
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"conversation_id": id, "token": token})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PostMessage {
+    text: Option<String>,
+    payload: Option<String>,
+}
+
+pub(super) async fn post_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Json<PostMessage>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    if !state.shared().rate.allow_ip(&ip) {
+        return Err(ApiError::rate_limited());
+    }
+    let said = match json_body(body)? {
+        PostMessage {
+            text: Some(t),
+            payload: None,
+        } => Said::Text(t),
+        PostMessage {
+            text: None,
+            payload: Some(p),
+        } => Said::Button(p),
+        _ => {
+            return Err(ApiError::bad_request(
+                "send exactly one of `text` or `payload`",
+            ));
+        }
+    };
+    let out = turn::run(&state, &id, auth::bearer(&headers), said).await?;
+    Ok(Json(json!({
+        "replies": out.replies,
+        "handoff": out.handoff.is_some() || out.relayed,
+    })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TokenQuery {
+    token: Option<String>,
+}
+
+pub(super) async fn transcript(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let shared = state.shared();
+    let stored = shared
+        .store
+        .load(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    let token = auth::bearer(&headers).or(q.token.as_deref());
+    let ok = token.is_some_and(|t| auth::constant_time_eq(&auth::hash(t), &stored.token_hash));
+    if !ok {
+        return Err(ApiError::unauthorized());
+    }
+    let messages = shared.store.transcript(&id).await?;
+    Ok(Json(json!({
+        "conversation_id": id,
+        "lang": stored.state.lang.or(stored.lang_hint),
+        "handoff": stored.state.handoff.is_some(),
+        "messages": messages,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AgentMessage {
+    text: String,
+    agent: Option<String>,
+}
+
+fn agent_auth(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let secret = state.shared().settings.agent_token.as_deref();
+    if secret.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "disabled",
+            "agent endpoints are off: set handoff.agent_token",
+        ));
+    }
+    if auth::secret_matches(auth::bearer(headers), secret) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// An agent's reply, relayed to the customer. The handoff id is the conversation id.
+pub(super) async fn agent_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<AgentMessage>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    agent_auth(&state, &headers)?;
+    let req = json_body(body)?;
+    if req.text.trim().is_empty() {
+        return Err(ApiError::bad_request("`text` is empty"));
+    }
+    let shared = state.shared();
+    let mut stored = shared
+        .store
+        .load(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such handoff"))?;
+    if stored.state.handoff.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_handed_off",
+            "this conversation is not with a person",
+        ));
+    }
+    stored.state.agent_joined = true;
+    let msg = Message {
+        from: Sender::Agent,
+        text: req.text.clone(),
+        buttons: Vec::new(),
+        agent: req.agent.clone(),
+        at: now_rfc3339(),
+    };
+    shared
+        .store
+        .commit(&id, vec![msg], Some(stored.state))
+        .await?;
+    let delivered = shared.live.send(
+        &id,
+        json!({"type": "agent", "text": req.text, "agent": req.agent}).to_string(),
+    );
+    Ok(Json(json!({"delivered": delivered})))
+}
+
+/// Ends a handoff: the bot takes the conversation back.
+pub(super) async fn resolve_handoff(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    agent_auth(&state, &headers)?;
+    let shared = state.shared();
+    let mut stored = shared
+        .store
+        .load(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such handoff"))?;
+    if stored.state.handoff.take().is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_handed_off",
+            "this conversation is not with a person",
+        ));
+    }
+    stored.state.agent_joined = false;
+    shared
+        .store
+        .commit(&id, Vec::new(), Some(stored.state))
+        .await?;
+    shared
+        .live
+        .send(&id, json!({"type": "resolved"}).to_string());
+    Ok(Json(json!({"resolved": true})))
+}
+
+pub(super) async fn demo_page() -> Html<&'static str> {
+    Html(DEMO_PAGE)
+}
+
+pub(super) async fn widget_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+pub(super) async fn widget_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        WIDGET_CSS,
+    )
+        .into_response()
+}
+
+pub(super) async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.shared().store.ping().await?;
+    Ok("ready")
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}

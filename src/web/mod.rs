@@ -1,0 +1,150 @@
+//! The site-chat server (design §5): the HTTP API, the WebSocket, the widget and the demo
+//! page. `app(state)` builds the router; `destek serve` and the tests share it.
+//!
+//! Every customer turn goes through `turn::run`: one conversation's turns never
+//! interleave, the customer's message is committed before the engine runs, and the
+//! replies are committed before they are sent.
+
+mod api;
+mod auth;
+mod error;
+pub mod rate;
+mod turn;
+mod ws;
+
+pub use error::ApiError;
+
+use crate::bot::Bot;
+use crate::engine::VerifyLimiter;
+use crate::orders::OrderBackend;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use std::sync::{Arc, RwLock};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Everything a request handler needs. Cloned per request (all fields are shared).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+pub struct Shared {
+    /// The compiled pack. A reload swaps the `Arc`; a turn in progress keeps the snapshot
+    /// it started with. A std RwLock: held only to clone the `Arc`.
+    bot: RwLock<Arc<Bot>>,
+    pub store: Arc<dyn Store>,
+    pub orders: Arc<dyn OrderBackend>,
+    pub verify_limiter: VerifyLimiter,
+    pub rate: rate::RateLimits,
+    locks: turn::ConversationLocks,
+    pub live: ws::Live,
+    pub settings: WebSettings,
+}
+
+/// The web part of the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct WebSettings {
+    /// Origins allowed to call the API from a browser (CORS). Empty: same origin only.
+    pub allowed_origins: Vec<String>,
+    /// Bearer token of the agent endpoints; without one they are disabled.
+    pub agent_token: Option<String>,
+}
+
+impl AppState {
+    pub fn new(
+        bot: Bot,
+        store: Arc<dyn Store>,
+        orders: Arc<dyn OrderBackend>,
+        rate: rate::RateLimits,
+        settings: WebSettings,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(Shared {
+                bot: RwLock::new(Arc::new(bot)),
+                store,
+                orders,
+                verify_limiter: VerifyLimiter::default(),
+                rate,
+                locks: turn::ConversationLocks::default(),
+                live: ws::Live::default(),
+                settings,
+            }),
+        }
+    }
+
+    /// The current snapshot of the bot.
+    pub fn bot(&self) -> Arc<Bot> {
+        match self.inner.bot.read() {
+            Ok(b) => Arc::clone(&b),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Swaps in a new snapshot; conversations carry on with it from their next turn.
+    pub fn replace_bot(&self, bot: Bot) {
+        let new = Arc::new(bot);
+        match self.inner.bot.write() {
+            Ok(mut b) => *b = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+/// The router: API, WebSocket, widget, demo page, health.
+pub fn app(state: AppState) -> Router {
+    let cors = cors(&state.shared().settings.allowed_origins);
+    let api = Router::new()
+        .route("/api/v1/conversations", post(api::create_conversation))
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            post(api::post_message),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transcript",
+            get(api::transcript),
+        )
+        .route("/api/v1/conversations/{id}/ws", get(ws::upgrade))
+        .route("/api/v1/handoffs/{id}/messages", post(api::agent_message))
+        .route("/api/v1/handoffs/{id}/resolve", post(api::resolve_handoff))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let api = match cors {
+        Some(c) => api.layer(c),
+        None => api,
+    };
+    Router::new()
+        .merge(api)
+        .route("/", get(api::demo_page))
+        .route("/widget.js", get(api::widget_js))
+        .route("/widget.css", get(api::widget_css))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        return Some(layer.allow_origin(AllowOrigin::any()));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    Some(layer.allow_origin(list))
+}

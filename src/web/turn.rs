@@ -1,0 +1,103 @@
+//! One customer turn on the server, shared by the HTTP and WebSocket endpoints.
+
+use super::error::ApiError;
+use super::{AppState, auth};
+use crate::dialogue::{Input, Outcome};
+use crate::engine;
+use crate::store::{Message, Sender, now_rfc3339};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Serialises the turns of each conversation: 1,024 slots chosen by hashing the id, so two
+/// turns of one conversation never interleave while memory stays bounded (two busy
+/// conversations rarely share a slot, and then only wait for each other briefly).
+pub(super) struct ConversationLocks {
+    slots: Vec<Arc<Mutex<()>>>,
+}
+
+impl Default for ConversationLocks {
+    fn default() -> Self {
+        ConversationLocks {
+            slots: (0..1024).map(|_| Arc::new(Mutex::new(()))).collect(),
+        }
+    }
+}
+
+impl ConversationLocks {
+    fn slot(&self, id: &str) -> Arc<Mutex<()>> {
+        let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Arc::clone(&self.slots[(h % self.slots.len() as u64) as usize])
+    }
+}
+
+/// What the customer sent.
+pub(super) enum Said {
+    Text(String),
+    Button(String),
+}
+
+/// Runs one turn: authenticate, commit the customer's message, run the engine, commit the
+/// replies and the new state, and tell live sockets.
+pub(super) async fn run(
+    state: &AppState,
+    id: &str,
+    token: Option<&str>,
+    said: Said,
+) -> Result<Outcome, ApiError> {
+    let shared = state.shared();
+    if !shared.rate.allow_conversation(id) {
+        return Err(ApiError::rate_limited());
+    }
+    let lock = shared.locks.slot(id);
+    let _turn = lock.lock().await;
+    let stored = shared
+        .store
+        .load(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    let presented = token.map(auth::hash).unwrap_or([0; 32]);
+    if token.is_none() || !auth::constant_time_eq(&presented, &stored.token_hash) {
+        return Err(ApiError::unauthorized());
+    }
+    let (text, input) = match said {
+        Said::Text(t) => (t.clone(), Input::text(t)),
+        Said::Button(p) => (format!("[{p}]"), Input::payload(p)),
+    };
+    let input = input.with_lang(stored.lang_hint);
+    let inbound = Message {
+        from: Sender::Customer,
+        text,
+        buttons: Vec::new(),
+        agent: None,
+        at: now_rfc3339(),
+    };
+    // Committed before the engine runs: a crash from here on loses no customer message.
+    shared.store.commit(id, vec![inbound], None).await?;
+
+    let bot = state.bot();
+    let mut conv = stored.state;
+    let outcome = engine::turn(
+        &bot,
+        &mut conv,
+        &input,
+        shared.orders.as_ref(),
+        &shared.verify_limiter,
+    )
+    .await;
+    let at = now_rfc3339();
+    let replies: Vec<Message> = outcome
+        .replies
+        .iter()
+        .map(|r| Message {
+            from: Sender::Bot,
+            text: r.text.clone(),
+            buttons: r.buttons.clone(),
+            agent: None,
+            at: at.clone(),
+        })
+        .collect();
+    shared.store.commit(id, replies, Some(conv)).await?;
+    Ok(outcome)
+}

@@ -1,0 +1,141 @@
+//! The conversation WebSocket: customer messages in, bot and agent replies out.
+//!
+//! `Live` keeps one broadcast channel per conversation with an open socket, so an agent's
+//! reply reaches the customer at once.
+
+use super::AppState;
+use super::error::ApiError;
+use super::turn::{self, Said};
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+/// Broadcast channels of conversations with a socket open.
+#[derive(Default)]
+pub struct Live {
+    // A std Mutex: a map lookup per event, never held across an await.
+    channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+}
+
+impl Live {
+    pub fn subscribe(&self, id: &str) -> broadcast::Receiver<String> {
+        match self.channels.lock() {
+            Ok(mut m) => m
+                .entry(id.to_owned())
+                .or_insert_with(|| broadcast::channel(64).0)
+                .subscribe(),
+            Err(_) => broadcast::channel(1).1,
+        }
+    }
+
+    /// Sends an event to every open socket of the conversation; returns whether any got it.
+    pub fn send(&self, id: &str, event: String) -> bool {
+        let Ok(mut m) = self.channels.lock() else {
+            return false;
+        };
+        let delivered = m.get(id).is_some_and(|tx| tx.send(event).is_ok());
+        m.retain(|_, tx| tx.receiver_count() > 0);
+        delivered
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct TokenQuery {
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Incoming {
+    text: Option<String>,
+    payload: Option<String>,
+}
+
+pub(super) async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = q
+        .token
+        .or_else(|| super::auth::bearer(&headers).map(str::to_owned));
+    // Authenticate before upgrading, so a wrong token gets a plain 401.
+    match state.shared().store.load(&id).await {
+        Ok(Some(stored)) => {
+            let ok = token.as_deref().is_some_and(|t| {
+                super::auth::constant_time_eq(&super::auth::hash(t), &stored.token_hash)
+            });
+            if !ok {
+                return ApiError::unauthorized().into_response();
+            }
+        }
+        Ok(None) => return ApiError::not_found("no such conversation").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    ws.max_message_size(super::MAX_BODY_BYTES)
+        .on_upgrade(move |socket| session(socket, state, id, token.unwrap_or_default()))
+}
+
+async fn session(mut socket: WebSocket, state: AppState, id: String, token: String) {
+    let mut live = state.shared().live.subscribe(&id);
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(msg)) = incoming else { break };
+                let text = match msg {
+                    WsMessage::Text(t) => t.to_string(),
+                    WsMessage::Close(_) => break,
+                    _ => continue,
+                };
+                let reply = handle(&state, &id, &token, &text).await;
+                if socket.send(WsMessage::Text(reply.into())).await.is_err() {
+                    break;
+                }
+            }
+            event = live.recv() => {
+                match event {
+                    Ok(e) => {
+                        if socket.send(WsMessage::Text(e.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        }
+    }
+}
+
+async fn handle(state: &AppState, id: &str, token: &str, frame: &str) -> String {
+    let said = match serde_json::from_str::<Incoming>(frame) {
+        Ok(Incoming { text: Some(t), .. }) => Said::Text(t),
+        Ok(Incoming {
+            payload: Some(p), ..
+        }) => Said::Button(p),
+        Ok(_) => {
+            return error_event(&ApiError::bad_request("send {\"text\"} or {\"payload\"}"));
+        }
+        Err(e) => return error_event(&ApiError::bad_request(format!("not JSON: {e}"))),
+    };
+    match turn::run(state, id, Some(token), said).await {
+        Ok(out) => json!({
+            "type": "replies",
+            "replies": out.replies,
+            "handoff": out.handoff.is_some() || out.relayed,
+        })
+        .to_string(),
+        Err(e) => error_event(&e),
+    }
+}
+
+fn error_event(e: &ApiError) -> String {
+    json!({"type": "error", "error": e.error, "detail": e.detail}).to_string()
+}
