@@ -26,6 +26,7 @@ pub mod engine;
 pub mod entities;
 pub mod eval;
 pub mod lang;
+pub mod locale;
 pub mod matcher;
 pub mod normalise;
 pub mod orders;

@@ -90,8 +90,8 @@ impl Shop {
         Some(match name.strip_prefix("shop.")? {
             "name" => self.name.clone(),
             "currency" => self.currency.clone(),
-            "shipping_fee" => money(self.shipping_fee),
-            "free_shipping_threshold" => money(self.free_shipping_threshold),
+            "shipping_fee" => self.shipping_fee.to_string(),
+            "free_shipping_threshold" => self.free_shipping_threshold.to_string(),
             "delivery_days_min" => self.delivery_days_min.to_string(),
             "delivery_days_max" => self.delivery_days_max.to_string(),
             "same_day_cutoff_hour" => format!("{:02}:00", self.same_day_cutoff_hour),
@@ -109,14 +109,5 @@ impl Shop {
             .and_then(|m| self.refund_days.get(m))
             .or_else(|| self.refund_days.get("card"))
             .cloned()
-    }
-}
-
-/// Whole amounts without decimals (500), others with two (49.90).
-pub fn money(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
     }
 }

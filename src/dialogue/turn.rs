@@ -829,8 +829,38 @@ impl<'a> Turn<'a> {
         let Some(t) = self.bot.templates.get(template) else {
             return;
         };
-        let reply = render(t, self.out.lang, &|v| self.variable(v));
+        let reply = render(t, self.out.lang, &|v| self.display(v));
         self.out.replies.push(reply);
+    }
+
+    /// A variable as a reply shows it: dates and amounts the way the reply language writes
+    /// them (`variable` gives the raw value that branches compare).
+    fn display(&self, name: &str) -> Option<String> {
+        let lang = self.out.lang;
+        let raw = self.variable(name)?;
+        let is_date = matches!(
+            name,
+            "order.placed_at"
+                | "order.shipped_at"
+                | "order.delivered_at"
+                | "order.estimated_delivery"
+                | "order.refund.issued_at"
+                | "order.return_deadline"
+        );
+        let is_amount = matches!(
+            name,
+            "order.total"
+                | "order.refund.amount"
+                | "shop.shipping_fee"
+                | "shop.free_shipping_threshold"
+        );
+        if is_date && let Some(d) = date_of(Some(&raw)) {
+            return Some(crate::locale::date(d, lang));
+        }
+        if is_amount && let Ok(v) = raw.parse::<f64>() {
+            return Some(crate::locale::amount(v, lang));
+        }
+        Some(raw)
     }
 
     /// A template variable: a slot, a shop setting, or a field of the verified order.

@@ -1,0 +1,155 @@
+//! Dates and amounts as each language writes them: `25 Kasım 2026`, `25 November 2026`,
+//! and for Persian the Solar Hijri calendar in Persian digits (`۴ آذر ۱۴۰۵`), which is what
+//! Iranian customers read. Pure functions, no clock.
+
+use crate::lang::Lang;
+use jiff::civil::Date;
+
+const TR_MONTHS: [&str; 12] = [
+    "Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim",
+    "Kasım", "Aralık",
+];
+const EN_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const FA_MONTHS: [&str; 12] = [
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+];
+
+/// A Gregorian date as a Solar Hijri (Jalali) year, month (1–12) and day.
+pub fn jalali(date: Date) -> (i32, usize, i32) {
+    const DAYS_BEFORE_MONTH: [i32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let (gy, gm, gd) = (
+        i32::from(date.year()),
+        date.month() as usize,
+        i32::from(date.day()),
+    );
+    let (mut jy, gy) = if gy > 1600 {
+        (979, gy - 1600)
+    } else {
+        (0, gy - 621)
+    };
+    let gy2 = if gm > 2 { gy + 1 } else { gy };
+    let mut days = 365 * gy + (gy2 + 3) / 4 - (gy2 + 99) / 100 + (gy2 + 399) / 400 - 80
+        + gd
+        + DAYS_BEFORE_MONTH[gm - 1];
+    jy += 33 * (days / 12053);
+    days %= 12053;
+    jy += 4 * (days / 1461);
+    days %= 1461;
+    if days > 365 {
+        jy += (days - 1) / 365;
+        days = (days - 1) % 365;
+    }
+    if days < 186 {
+        (jy, (1 + days / 31) as usize, 1 + days % 31)
+    } else {
+        (jy, (7 + (days - 186) / 30) as usize, 1 + (days - 186) % 30)
+    }
+}
+
+/// ASCII digits as Persian digits (and `.` as the Persian decimal separator).
+pub fn persian_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(0x06F0 + (c as u32 - '0' as u32)).unwrap_or(c),
+            '.' => '٫',
+            _ => c,
+        })
+        .collect()
+}
+
+pub fn date(d: Date, lang: Lang) -> String {
+    let month = d.month() as usize;
+    match lang {
+        Lang::Tr => format!("{} {} {}", d.day(), TR_MONTHS[month - 1], d.year()),
+        Lang::En => format!("{} {} {}", d.day(), EN_MONTHS[month - 1], d.year()),
+        Lang::Fa => {
+            let (y, m, day) = jalali(d);
+            persian_digits(&format!("{day} {} {y}", FA_MONTHS[m.clamp(1, 12) - 1]))
+        }
+    }
+}
+
+/// An amount as the language writes it: `1.890,50` (tr), `1,890.50` (en), `۱٬۸۹۰٫۵۰` (fa);
+/// whole amounts without decimals.
+pub fn amount(v: f64, lang: Lang) -> String {
+    let cents = (v * 100.0).round() as i64;
+    let (whole, frac) = (cents.abs() / 100, cents.abs() % 100);
+    let digits = whole.to_string();
+    let (group, decimal) = match lang {
+        Lang::Tr => ('.', ','),
+        Lang::En => (',', '.'),
+        Lang::Fa => ('٬', '٫'),
+    };
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(c);
+    }
+    let mut s = if cents < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    };
+    if frac != 0 {
+        s.push(decimal);
+        s.push_str(&format!("{frac:02}"));
+    }
+    if lang == Lang::Fa {
+        s = persian_digits(&s);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i16, m: i8, day: i8) -> Date {
+        Date::new(y, m, day).expect("valid date")
+    }
+
+    #[test]
+    fn jalali_dates_match_the_calendar() {
+        assert_eq!(jalali(d(2024, 3, 20)), (1403, 1, 1)); // Nowruz 1403
+        assert_eq!(jalali(d(2025, 3, 21)), (1404, 1, 1)); // Nowruz 1404
+        assert_eq!(jalali(d(2026, 11, 23)), (1405, 9, 2));
+        assert_eq!(jalali(d(2024, 12, 31)), (1403, 10, 11));
+    }
+
+    #[test]
+    fn dates_and_amounts_read_as_each_language_writes_them() {
+        assert_eq!(date(d(2026, 11, 25), Lang::Tr), "25 Kasım 2026");
+        assert_eq!(date(d(2026, 11, 25), Lang::En), "25 November 2026");
+        assert_eq!(date(d(2026, 11, 25), Lang::Fa), "۴ آذر ۱۴۰۵");
+        assert_eq!(amount(1890.5, Lang::Tr), "1.890,50");
+        assert_eq!(amount(1890.5, Lang::En), "1,890.50");
+        assert_eq!(amount(500.0, Lang::En), "500");
+        assert_eq!(amount(49.9, Lang::Fa), "۴۹٫۹۰");
+    }
+}
