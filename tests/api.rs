@@ -169,10 +169,18 @@ fn a_button_payload_is_a_turn() {
     let (status, v) = s.post(
         &format!("/api/v1/conversations/{id}/messages"),
         Some(&token),
-        json!({"payload": "intent:order_status"}),
+        json!({"payload": "intent:order_status", "label": "Where is my order?"}),
     );
     assert_eq!(status, 200);
     assert!(reply_text(&v).contains("order number"), "{v}");
+    let (_, body) = s.get(&format!(
+        "/api/v1/conversations/{id}/transcript?token={token}"
+    ));
+    let t: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        t["messages"][0]["text"], "Where is my order?",
+        "the transcript shows what the customer pressed"
+    );
 }
 
 #[test]

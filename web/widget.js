@@ -6,9 +6,9 @@
   if (window.DestekWidget) return;
 
   var T = {
-    tr: { open: 'Sohbeti aç', close: 'Sohbeti kapat', download: 'Konuşmayı indir (.txt)', placeholder: 'Mesajınızı yazın…', send: 'Gönder', typing: 'Yazıyor…', retry: 'Bağlantı koptu, yeniden deneniyor…', name: 'Asistan', you: 'Siz', agent: 'Temsilci', log: 'Mesajlar', failed: 'Mesaj gönderilemedi. Lütfen biraz sonra tekrar deneyin.' },
-    fa: { open: 'باز کردن گفتگو', close: 'بستن گفتگو', download: 'دانلود گفتگو (.txt)', placeholder: 'پیامتان را بنویسید…', send: 'ارسال', typing: 'در حال نوشتن…', retry: 'اتصال قطع شد، در حال تلاش دوباره…', name: 'دستیار', you: 'شما', agent: 'پشتیبان', log: 'پیام‌ها', failed: 'پیام ارسال نشد. لطفاً کمی بعد دوباره تلاش کنید.' },
-    en: { open: 'Open chat', close: 'Close chat', download: 'Download transcript (.txt)', placeholder: 'Type your message…', send: 'Send', typing: 'Typing…', retry: 'Connection lost, retrying…', name: 'Assistant', you: 'You', agent: 'Agent', log: 'Messages', failed: 'The message could not be sent. Please try again in a moment.' }
+    tr: { open: 'Sohbeti aç', close: 'Sohbeti kapat', download: 'Konuşmayı indir (.txt)', placeholder: 'Mesajınızı yazın…', send: 'Gönder', typing: 'Yazıyor…', retry: 'Bağlantı koptu, yeniden deneniyor…', name: 'Asistan', you: 'Siz', agent: 'Temsilci', log: 'Mesajlar', failed: 'Mesaj gönderilemedi. Lütfen biraz sonra tekrar deneyin.', slow: 'Çok hızlı yazıyorsunuz; lütfen biraz bekleyip tekrar deneyin.', long: 'Mesajınız çok uzun; lütfen kısaltıp tekrar gönderin.' },
+    fa: { open: 'باز کردن گفتگو', close: 'بستن گفتگو', download: 'دانلود گفتگو (.txt)', placeholder: 'پیامتان را بنویسید…', send: 'ارسال', typing: 'در حال نوشتن…', retry: 'اتصال قطع شد، در حال تلاش دوباره…', name: 'دستیار', you: 'شما', agent: 'پشتیبان', log: 'پیام‌ها', failed: 'پیام ارسال نشد. لطفاً کمی بعد دوباره تلاش کنید.', slow: 'پیام‌ها خیلی سریع ارسال شد؛ لطفاً کمی صبر کنید و دوباره تلاش کنید.', long: 'پیامتان خیلی طولانی است؛ لطفاً کوتاه‌ترش کنید.' },
+    en: { open: 'Open chat', close: 'Close chat', download: 'Download transcript (.txt)', placeholder: 'Type your message…', send: 'Send', typing: 'Typing…', retry: 'Connection lost, retrying…', name: 'Assistant', you: 'You', agent: 'Agent', log: 'Messages', failed: 'The message could not be sent. Please try again in a moment.', slow: 'You are sending messages too fast; please wait a moment and try again.', long: 'Your message is too long; please shorten it.' }
   };
   var RTL_CHARS = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
   // A run of Latin letters/digits (with the punctuation inside it, e.g. TR-55320, a@b.com),
@@ -62,6 +62,20 @@
     }
     return e;
   }
+  function icon(d, size) {
+    var NS = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', size);
+    svg.setAttribute('height', size);
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    var path = document.createElementNS(NS, 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', d);
+    svg.appendChild(path);
+    return svg;
+  }
   var host = document.createElement('destek-widget');
   var root = host.attachShadow({ mode: 'open' });
   var css = el('link', '', { rel: 'stylesheet', href: new URL('widget.css', scriptUrl).href });
@@ -70,28 +84,29 @@
   css.onerror = function () { console.warn('destek: widget.css could not be loaded'); };
 
   var bubble = el('button', 'bubble', { type: 'button', 'aria-label': t.open, 'aria-expanded': 'false', 'aria-controls': 'destek-panel' });
-  bubble.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="dot" hidden></span>';
+  var dot = el('span', 'dot', { hidden: '' });
+  bubble.append(icon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z', 28), dot);
   var panel = el('div', 'panel', { id: 'destek-panel', role: 'dialog', 'aria-label': attr('name') || t.name, hidden: '' });
   var head = el('div', 'head');
   var titles = el('div', 'titles');
   titles.appendChild(el('div', 'title', { text: attr('name') || t.name }));
   if (attr('name')) titles.appendChild(el('div', 'sub', { text: t.name }));
   var dl = el('button', 'icon', { type: 'button', 'aria-label': t.download, title: t.download });
-  dl.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path fill="currentColor" d="M11 3h2v9.6l3.3-3.3 1.4 1.4L12 16.4 6.3 10.7l1.4-1.4 3.3 3.3zM5 18h14v2H5z"/></svg>';
+  dl.appendChild(icon('M11 3h2v9.6l3.3-3.3 1.4 1.4L12 16.4 6.3 10.7l1.4-1.4 3.3 3.3zM5 18h14v2H5z', 20));
   var cls = el('button', 'icon', { type: 'button', 'aria-label': t.close, title: t.close });
-  cls.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>';
+  cls.appendChild(icon('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z', 20));
   head.append(titles, dl, cls);
   var scroller = el('div', 'scroll');
   var log = el('div', 'log', { role: 'log', 'aria-live': 'polite', 'aria-label': t.log });
   var typing = el('div', 'typing', { hidden: '', 'aria-hidden': 'true' });
-  typing.innerHTML = '<span></span><span></span><span></span>';
+  typing.append(el('span'), el('span'), el('span'));
   typing.title = t.typing;
   scroller.append(log, typing);
   var banner = el('div', 'banner', { role: 'status' });
   var form = el('form', 'form');
-  var input = el('textarea', 'input', { rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder, dir: 'auto', enterkeyhint: 'send' });
+  var input = el('textarea', 'input', { rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder, dir: 'auto', maxlength: '4000', enterkeyhint: 'send' });
   var sendBtn = el('button', 'send', { type: 'submit', 'aria-label': t.send, title: t.send });
-  sendBtn.innerHTML = '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false"><path fill="currentColor" d="M3 20.5V14l9-2-9-2V3.5L22 12z"/></svg>';
+  sendBtn.appendChild(icon('M3 20.5V14l9-2-9-2V3.5L22 12z', 22));
   form.append(input, sendBtn);
   panel.append(head, scroller, banner, form);
   wrap.append(bubble, panel);
@@ -131,8 +146,9 @@
   function addMsg(m) {
     m = { from: m.from, text: String(m.text || ''), at: time(m.at), buttons: m.buttons || [], agent: m.agent };
     S.msgs.push(m);
-    clearButtons();
+    if (m.from === 'customer') clearButtons();
     var row = el('div', 'msg ' + m.from);
+    row.m = m;
     if (m.from === 'agent') row.appendChild(el('div', 'who', { text: m.agent || t.agent, dir: 'auto' }));
     var b = el('div', 'bubbletext', { dir: 'auto', title: m.at.toLocaleString(LANG || undefined) });
     b.appendChild(fmt(m.text));
@@ -143,13 +159,14 @@
       m.buttons.forEach(function (btn) {
         var x = el('button', 'qr', { type: 'button', dir: 'auto', text: btn.label });
         x.disabled = S.pending;
-        x.addEventListener('click', function () { send({ payload: btn.payload }, btn.label); });
+        x.addEventListener('click', function () { send({ payload: btn.payload, label: btn.label }, btn.label); });
         q.appendChild(x);
       });
       log.appendChild(q);
     }
-    if (!S.open && m.from !== 'customer') bubble.querySelector('.dot').hidden = false;
+    if (!S.open && m.from !== 'customer') dot.hidden = false;
     scrollDown();
+    return row;
   }
   function notice(text) {
     var n = el('div', 'notice', { dir: 'auto' });
@@ -157,11 +174,21 @@
     log.appendChild(n);
     scrollDown();
   }
+  // The transcript stores a button press as "[payload]": show the button's label instead.
+  function labelled(messages) {
+    var buttons = [];
+    return (messages || []).map(function (m) {
+      if (m.from === 'bot') buttons = m.buttons || [];
+      if (m.from !== 'customer') return m;
+      var b = buttons.filter(function (x) { return m.text === '[' + x.payload + ']' || m.text === x.payload; })[0];
+      return b ? { from: m.from, text: b.label, at: m.at } : m;
+    });
+  }
   function renderAll(messages) {
     S.msgs = [];
     log.textContent = '';
-    (messages || []).forEach(addMsg);
-    bubble.querySelector('.dot').hidden = true;
+    labelled(messages).forEach(addMsg);
+    dot.hidden = true;
   }
   function scrollDown() { scroller.scrollTop = scroller.scrollHeight; }
   function busy(on) {
@@ -191,6 +218,7 @@
           if (r.ok) return data || {};
           var err = new Error('HTTP ' + r.status);
           err.status = r.status;
+          err.error = data && data.error;
           err.detail = (data && (data.detail || data.error)) || '';
           throw err;
         });
@@ -234,6 +262,7 @@
       } else if (d.type === 'error') {
         var err = new Error(d.error || 'error');
         err.status = 'ws';
+        err.error = d.error;
         err.detail = d.detail || d.error || '';
         if (w) { S.waiter = null; clearTimeout(w.timer); w.reject(err); } else notice(err.detail);
       }
@@ -259,7 +288,7 @@
   function delivered(tr, shown, body) {
     var m = tr.messages || [];
     for (var i = m.length - 1; i >= 0; i--) {
-      if (m[i].from === 'customer') return m[i].text === shown || m[i].text === body.text || m[i].text === body.payload ? i < m.length - 1 : false;
+      if (m[i].from === 'customer') return [shown, body.text, body.payload, '[' + body.payload + ']'].indexOf(m[i].text) >= 0 && i < m.length - 1;
     }
     return false;
   }
@@ -267,7 +296,8 @@
   function deliver(body, shown) {
     var i = 0, renewed = false;
     var attempt = function () {
-      var p = wsReady() ? viaWs(body) : api('POST', '/messages', body);
+      // Retries go over POST: its answer is definite even when the socket is the problem.
+      var p = wsReady() && !i ? viaWs(body) : api('POST', '/messages', body);
       return p.catch(function (e) {
         if (e.status === 401 || e.status === 404) {
           if (renewed) throw e;
@@ -275,7 +305,7 @@
           forget();
           return ensureConv().then(attempt);
         }
-        if (e.status) throw e;
+        if (e.status && e.status < 500) throw e;
         if (++i > 8) throw e;
         retrying(true);
         return sleep(backoff(i - 1)).then(function () {
@@ -297,13 +327,21 @@
   }
   function send(body, shown) {
     if (S.pending || !shown.trim()) return false;
+    if (new Blob([JSON.stringify(body)]).size > 16000) { notice(t.long); return false; }
     busy(true);
-    addMsg({ from: 'customer', text: shown });
+    var row = addMsg({ from: 'customer', text: shown });
     ensureConv().then(function () { return deliver(body, shown); }).then(function (d) {
       if (d.transcript) renderAll(d.transcript.messages); else showReplies(d);
     }, function (e) {
-      notice(e.detail || t.failed);
-      if (body.text && !input.value) { input.value = body.text; grow(); }
+      var st = e.status;
+      notice(st === 429 || e.error === 'rate_limited' ? t.slow : st === 413 ? t.long : st >= 400 && st < 500 && e.detail || t.failed);
+      if (body.text && !input.value) {
+        // Not delivered: the text goes back into the box instead of staying in the log.
+        row.remove();
+        S.msgs.splice(S.msgs.indexOf(row.m), 1);
+        input.value = body.text;
+        grow();
+      } else row.classList.add('failed');
     }).then(function () { retrying(false); busy(false); });
     return true;
   }
@@ -325,7 +363,7 @@
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
   function download() {
-    var get = S.conv ? transcript().then(function (tr) { return tr.messages || []; }, function () { return S.msgs; }) : Promise.resolve(S.msgs);
+    var get = S.conv ? transcript().then(function (tr) { return labelled(tr.messages); }, function () { return S.msgs; }) : Promise.resolve(S.msgs);
     get.then(function (msgs) {
       var name = attr('name') || t.name;
       var lines = [name + ' — ' + stamp(new Date()), ''];
@@ -349,20 +387,22 @@
     bubble.setAttribute('aria-expanded', String(open));
     sess(open);
     if (open) {
-      bubble.querySelector('.dot').hidden = true;
+      dot.hidden = true;
       scrollDown();
+      grow();
       if (moveFocus) input.focus();
     } else if (moveFocus) bubble.focus();
   }
   function grow() {
     input.style.height = 'auto';
-    input.style.height = Math.min(input.scrollHeight, 120) + 'px';
+    input.style.height = Math.min(input.scrollHeight + 3, 120) + 'px';
+    input.style.overflowY = input.scrollHeight + 3 > 120 ? 'auto' : 'hidden';
   }
   bubble.addEventListener('click', function () { setOpen(!S.open, true); });
   cls.addEventListener('click', function () { setOpen(false, true); });
   dl.addEventListener('click', download);
-  panel.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape') { e.preventDefault(); setOpen(false, true); }
+  wrap.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && S.open) { e.preventDefault(); setOpen(false, true); }
   });
   input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }

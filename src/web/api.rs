@@ -106,6 +106,8 @@ pub(super) async fn create_conversation(
 pub(super) struct PostMessage {
     text: Option<String>,
     payload: Option<String>,
+    /// The pressed button's label, for the transcript.
+    label: Option<String>,
 }
 
 pub(super) async fn post_message(
@@ -122,14 +124,16 @@ pub(super) async fn post_message(
         PostMessage {
             text: Some(t),
             payload: None,
+            label: None,
         } => Said::Text(t),
         PostMessage {
             text: None,
             payload: Some(p),
-        } => Said::Button(p),
+            label,
+        } => Said::Button(p, label),
         _ => {
             return Err(ApiError::bad_request(
-                "send exactly one of `text` or `payload`",
+                "send `text`, or `payload` with an optional `label`",
             ));
         }
     };

@@ -35,7 +35,8 @@ impl ConversationLocks {
 /// What the customer sent.
 pub(super) enum Said {
     Text(String),
-    Button(String),
+    /// A button's payload, and the label the customer saw (kept in the transcript).
+    Button(String, Option<String>),
 }
 
 /// Runs one turn: authenticate, commit the customer's message, run the engine, commit the
@@ -63,7 +64,13 @@ pub(super) async fn run(
     }
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),
-        Said::Button(p) => (format!("[{p}]"), Input::payload(p)),
+        Said::Button(p, label) => {
+            let shown = label
+                .map(|l| l.trim().chars().take(200).collect::<String>())
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| format!("[{p}]"));
+            (shown, Input::payload(p))
+        }
     };
     let input = input.with_lang(stored.lang_hint);
     let inbound = Message {

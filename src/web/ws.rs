@@ -54,6 +54,7 @@ pub(super) struct TokenQuery {
 struct Incoming {
     text: Option<String>,
     payload: Option<String>,
+    label: Option<String>,
 }
 
 pub(super) async fn upgrade(
@@ -118,8 +119,10 @@ async fn handle(state: &AppState, id: &str, token: &str, frame: &str) -> String 
     let said = match serde_json::from_str::<Incoming>(frame) {
         Ok(Incoming { text: Some(t), .. }) => Said::Text(t),
         Ok(Incoming {
-            payload: Some(p), ..
-        }) => Said::Button(p),
+            payload: Some(p),
+            label,
+            ..
+        }) => Said::Button(p, label),
         Ok(_) => {
             return error_event(&ApiError::bad_request("send {\"text\"} or {\"payload\"}"));
         }
