@@ -137,7 +137,13 @@ pub(super) async fn post_message(
             ));
         }
     };
-    let out = turn::run(&state, &id, auth::bearer(&headers), said).await?;
+    let out = turn::run(
+        &state,
+        &id,
+        turn::Caller::Token(auth::bearer(&headers)),
+        said,
+    )
+    .await?;
     Ok(Json(json!({
         "replies": out.replies,
         "handoff": out.handoff.is_some() || out.relayed,
@@ -235,10 +241,13 @@ pub(super) async fn agent_message(
         .store
         .commit(&id, vec![msg], Some(stored.state))
         .await?;
-    let delivered = shared.live.send(
-        &id,
-        json!({"type": "agent", "text": req.text, "agent": req.agent}).to_string(),
-    );
+    let delivered = state
+        .deliver(
+            &stored.channel,
+            &id,
+            &json!({"type": "agent", "text": req.text, "agent": req.agent}),
+        )
+        .await;
     Ok(Json(json!({"delivered": delivered})))
 }
 

@@ -9,19 +9,21 @@ mod api;
 mod auth;
 mod error;
 pub mod rate;
-mod turn;
+pub mod turn;
 mod ws;
 
 pub use error::ApiError;
+pub use turn::{Caller, Said};
 
 use crate::bot::Bot;
 use crate::engine::VerifyLimiter;
-use crate::orders::OrderBackend;
+use crate::orders::{BoxFuture, OrderBackend};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -45,6 +47,15 @@ pub struct Shared {
     locks: turn::ConversationLocks,
     pub live: ws::Live,
     pub settings: WebSettings,
+    /// How to reach a customer outside a request, per channel other than the widget
+    /// (whose sockets are in `live`). A std RwLock: written once at start-up.
+    outbound: RwLock<HashMap<String, Arc<dyn Outbound>>>,
+}
+
+/// A channel that can send a message to a customer at any time (an agent's reply).
+pub trait Outbound: Send + Sync {
+    /// Returns whether the message was handed to the channel.
+    fn send<'a>(&'a self, conversation_id: &'a str, text: &'a str) -> BoxFuture<'a, bool>;
 }
 
 /// The web part of the configuration.
@@ -74,6 +85,7 @@ impl AppState {
                 locks: turn::ConversationLocks::default(),
                 live: ws::Live::default(),
                 settings,
+                outbound: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -97,6 +109,61 @@ impl AppState {
 
     pub fn shared(&self) -> &Shared {
         &self.inner
+    }
+
+    /// Registers how to reach the customers of a channel (e.g. `telegram`).
+    pub fn register_outbound(&self, channel: &str, outbound: Arc<dyn Outbound>) {
+        if let Ok(mut m) = self.inner.outbound.write() {
+            m.insert(channel.to_owned(), outbound);
+        }
+    }
+
+    /// Sends an agent's message to a customer on whatever channel they use.
+    pub async fn deliver(
+        &self,
+        channel: &str,
+        conversation_id: &str,
+        event: &serde_json::Value,
+    ) -> bool {
+        if channel == "web" {
+            return self.inner.live.send(conversation_id, event.to_string());
+        }
+        let outbound = self
+            .inner
+            .outbound
+            .read()
+            .ok()
+            .and_then(|m| m.get(channel).cloned());
+        let text = event["text"].as_str().unwrap_or_default();
+        match outbound {
+            Some(o) => o.send(conversation_id, text).await,
+            None => false,
+        }
+    }
+
+    /// Loads a conversation, creating it for a channel that addresses customers by its own
+    /// ids (a Telegram chat is a conversation).
+    pub async fn ensure_conversation(
+        &self,
+        id: &str,
+        channel: &str,
+        lang_hint: Option<crate::lang::Lang>,
+    ) -> Result<(), ApiError> {
+        if self.inner.store.load(id).await?.is_none() {
+            self.inner
+                .store
+                .create(crate::store::Stored {
+                    id: id.to_owned(),
+                    channel: channel.to_owned(),
+                    lang_hint,
+                    // Such conversations are reached only through their channel; the token
+                    // is random and never handed out.
+                    token_hash: auth::hash(&auth::new_token()),
+                    state: Default::default(),
+                })
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -128,7 +128,7 @@ async fn handle(state: &AppState, id: &str, token: &str, frame: &str) -> String 
         }
         Err(e) => return error_event(&ApiError::bad_request(format!("not JSON: {e}"))),
     };
-    match turn::run(state, id, Some(token), said).await {
+    match turn::run(state, id, turn::Caller::Token(Some(token)), said).await {
         Ok(out) => json!({
             "type": "replies",
             "replies": out.replies,
