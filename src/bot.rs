@@ -197,4 +197,6 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "return.label_url",
     "intent_a",
     "intent_b",
+    "handoff.wait_minutes",
+    "handoff.opens_at",
 ];

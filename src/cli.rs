@@ -38,6 +38,14 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
+    /// List handoff webhook deliveries (undelivered ones unless --all), or retry them.
+    Handoffs {
+        /// Show delivered ones too.
+        #[arg(long)]
+        all: bool,
+        #[command(subcommand)]
+        command: Option<HandoffsCommand>,
+    },
     /// Validate the YAML pack and configuration; every problem as file:line:col.
     Check,
     /// Run every intent example and conversation test through the engine.
@@ -64,6 +72,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum HandoffsCommand {
+    /// Make undelivered deliveries due now (one by id, or all); a running server sends them.
+    Retry { id: Option<String> },
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +123,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("imported {n} orders into {}", db.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Handoffs { all, command } => handoffs(&config, all, command),
         Command::Check => check(&config),
         Command::Test { conversations } => {
             let bot = load(&config)?;
@@ -164,6 +179,67 @@ pub fn load(config: &Config) -> Result<Bot, String> {
             ))
         }
     }
+}
+
+fn handoffs(
+    config: &Config,
+    all: bool,
+    command: Option<HandoffsCommand>,
+) -> Result<ExitCode, String> {
+    use crate::store::Store;
+    let db = config.sqlite_path();
+    let store = crate::store::sqlite::SqliteStore::open(&db)
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        if let Some(HandoffsCommand::Retry { id }) = command {
+            let n = store
+                .retry_deliveries(id.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{n} deliveries due now");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let list = store
+            .deliveries(!all, 200)
+            .await
+            .map_err(|e| e.to_string())?;
+        if list.is_empty() {
+            println!(
+                "{}",
+                if all {
+                    "no deliveries"
+                } else {
+                    "no undelivered handoff events"
+                }
+            );
+        }
+        let when = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+        };
+        for d in &list {
+            let state = match d.delivered_at {
+                Some(t) => format!("delivered {}", when(t)),
+                None => format!(
+                    "pending, next try {}{}",
+                    when(d.next_attempt_at),
+                    d.last_error
+                        .as_deref()
+                        .map(|e| format!(", last error: {e}"))
+                        .unwrap_or_default()
+                ),
+            };
+            println!(
+                "{}  {:<16} conversation {}  attempts {}  {state}",
+                d.id, d.event, d.conversation_id, d.attempts
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn check(config: &Config) -> Result<ExitCode, String> {

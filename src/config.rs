@@ -48,16 +48,15 @@ struct RawHandoff {
     agent_token_file: Option<String>,
     /// Refused with a clear error: secrets do not belong in the YAML.
     agent_token: Option<IgnoredAny>,
-    // Reserved for the handoff webhook.
-    #[allow(dead_code)]
-    webhook_url: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    secret_file: Option<IgnoredAny>,
+    webhook_url: Option<String>,
+    secret_file: Option<String>,
     secret: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    business_hours: Option<IgnoredAny>,
-    #[allow(dead_code)]
-    timezone: Option<IgnoredAny>,
+    /// `mon: "09:00-18:00"`, … `sun: closed`.
+    business_hours: Option<crate::pack::raw::Entries<String, String>>,
+    timezone: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    expected_wait_minutes: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,7 +84,7 @@ pub enum OrdersSource {
     Memory,
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Config {
     pub default_lang: Lang,
     pub shop: Shop,
@@ -98,6 +97,9 @@ pub struct Config {
     pub rate: crate::web::rate::RateConfig,
     pub agent_token: Option<String>,
     pub orders: OrdersSource,
+    pub webhook: Option<crate::handoff::WebhookSettings>,
+    pub hours: Option<crate::handoff::hours::BusinessHours>,
+    pub wait_minutes: u32,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -128,6 +130,9 @@ impl Default for Config {
             rate: Default::default(),
             agent_token: None,
             orders: OrdersSource::Sqlite,
+            webhook: None,
+            hours: None,
+            wait_minutes: 5,
         }
     }
 }
@@ -223,6 +228,34 @@ impl Config {
             (None, None) => None,
         }
         .filter(|t| !t.is_empty());
+        if let Some(url) = env("HANDOFF_WEBHOOK_URL").or(handoff.webhook_url) {
+            let secret = match (env("HANDOFF_SECRET"), &handoff.secret_file) {
+                (Some(s), _) => s,
+                (None, Some(path)) => read_secret(path)?,
+                (None, None) => {
+                    return Err("handoff.webhook_url needs a signing secret: set DESTEK_HANDOFF_SECRET or handoff.secret_file".into());
+                }
+            };
+            c.webhook = Some(crate::handoff::WebhookSettings {
+                url,
+                secret,
+                timeout: crate::handoff::outbox::DELIVERY_TIMEOUT,
+            });
+        }
+        if let Some(w) = handoff.expected_wait_minutes {
+            c.wait_minutes = w;
+        }
+        if let Some(days) = handoff.business_hours {
+            let tz = env("HANDOFF_TIMEZONE")
+                .or(handoff.timezone)
+                .unwrap_or_else(|| "UTC".into());
+            c.hours = Some(crate::handoff::hours::BusinessHours::parse(
+                &tz,
+                &days.0,
+                &handoff.holidays,
+                c.wait_minutes,
+            )?);
+        }
         let orders = raw.orders.unwrap_or_default();
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));

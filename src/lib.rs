@@ -25,6 +25,7 @@ pub mod dialogue;
 pub mod engine;
 pub mod entities;
 pub mod eval;
+pub mod handoff;
 pub mod lang;
 pub mod locale;
 pub mod matcher;
@@ -34,6 +35,7 @@ pub mod pack;
 pub mod server;
 pub mod shop;
 pub mod store;
+pub mod telegram;
 pub mod web;
 
 pub use bot::Bot;

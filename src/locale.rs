@@ -38,6 +38,51 @@ const FA_MONTHS: [&str; 12] = [
     "اسفند",
 ];
 
+const TR_DAYS: [&str; 7] = [
+    "Pazartesi",
+    "Salı",
+    "Çarşamba",
+    "Perşembe",
+    "Cuma",
+    "Cumartesi",
+    "Pazar",
+];
+const EN_DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const FA_DAYS: [&str; 7] = [
+    "دوشنبه",
+    "سه‌شنبه",
+    "چهارشنبه",
+    "پنجشنبه",
+    "جمعه",
+    "شنبه",
+    "یکشنبه",
+];
+
+/// When people are back: `bugün saat 09:00`, `tomorrow at 09:00`, `دوشنبه ساعت ۰۹:۰۰`.
+/// `weekday` counts from Monday = 0.
+pub fn opens_at(lang: Lang, weekday: u8, time: &str, days_ahead: u32) -> String {
+    let day = usize::from(weekday % 7);
+    match (lang, days_ahead) {
+        (Lang::Tr, 0) => format!("bugün saat {time}"),
+        (Lang::Tr, 1) => format!("yarın saat {time}"),
+        (Lang::Tr, _) => format!("{} saat {time}", TR_DAYS[day]),
+        (Lang::En, 0) => format!("today at {time}"),
+        (Lang::En, 1) => format!("tomorrow at {time}"),
+        (Lang::En, _) => format!("on {} at {time}", EN_DAYS[day]),
+        (Lang::Fa, 0) => persian_digits(&format!("امروز ساعت {time}")),
+        (Lang::Fa, 1) => persian_digits(&format!("فردا ساعت {time}")),
+        (Lang::Fa, _) => persian_digits(&format!("{} ساعت {time}", FA_DAYS[day])),
+    }
+}
+
 /// A Gregorian date as a Solar Hijri (Jalali) year, month (1–12) and day.
 pub fn jalali(date: Date) -> (i32, usize, i32) {
     const DAYS_BEFORE_MONTH: [i32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];

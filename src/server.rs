@@ -47,6 +47,9 @@ pub fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
         WebSettings {
             allowed_origins: config.allowed_origins.clone(),
             agent_token: config.agent_token.clone(),
+            webhook: config.webhook.clone(),
+            hours: config.hours.clone(),
+            wait_minutes: config.wait_minutes,
         },
     ))
 }
@@ -57,12 +60,26 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let outbox = config.webhook.clone().map(|settings| {
+        let store = Arc::clone(&state.shared().store);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::handoff::outbox::run(store, settings, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    });
     println!("listening on http://{addr}");
     let app = web::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Requests are drained; now let the outbox make its last pass.
+    let _ = stop_tx.send(true);
+    if let Some(task) = outbox {
+        let _ = task.await;
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -296,6 +296,7 @@ fn agent_endpoints_refuse_without_their_token() {
         WebSettings {
             allowed_origins: Vec::new(),
             agent_token: Some("agent-secret".into()),
+            ..WebSettings::default()
         },
     );
     let (id, token) = s.conversation("en");
@@ -345,7 +346,7 @@ fn cors_allows_only_the_configured_origins() {
         unlimited(),
         WebSettings {
             allowed_origins: vec!["https://shop.example".into()],
-            agent_token: None,
+            ..WebSettings::default()
         },
     );
     let origin_of = |origin: &str| {

@@ -58,6 +58,15 @@ pub struct Conversation {
     /// An agent has answered in the current handoff.
     #[serde(default)]
     pub agent_joined: bool,
+    /// Handoffs so far (numbers the next one's id).
+    #[serde(default)]
+    pub handoffs: u32,
+    /// The agent who answered in the last handoff, named in the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_agent: Option<String>,
+    /// A handoff was resolved and the bot asked for a 1–5 rating.
+    #[serde(default)]
+    pub awaiting_rating: bool,
 }
 
 /// Where a conversation is inside a flow.
@@ -81,6 +90,9 @@ pub struct FlowPos {
 /// Why and with what a conversation went to a person.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Handoff {
+    /// `<conversation id>.<n>`, set by the server when the handoff is stored.
+    #[serde(default)]
+    pub id: String,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
@@ -102,6 +114,22 @@ pub struct Input {
     /// Today in the shop's time zone, for late orders and return windows. The engine reads
     /// no clock: the driver fills this in.
     pub today: Option<jiff::civil::Date>,
+    /// Whether people are at work now, for what a handed-off customer is told.
+    pub availability: Option<Availability>,
+}
+
+/// Whether the human team is at work, as the driver sees it from business hours.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Availability {
+    Open {
+        wait_minutes: u32,
+    },
+    /// Closed until this weekday (0 = Monday) and time (`09:00`), `days_ahead` from today.
+    Closed {
+        weekday: u8,
+        time: String,
+        days_ahead: u32,
+    },
 }
 
 impl Input {
@@ -151,6 +179,8 @@ pub struct Outcome {
     pub relayed: bool,
     /// Order numbers a verification failed for in this turn (for the per-order limit).
     pub failed_verifications: Vec<String>,
+    /// A 1–5 rating the customer gave after a handoff.
+    pub rating: Option<u8>,
 }
 
 /// What a turn needs from the order backend before it can go on.

@@ -7,8 +7,8 @@
 
 use super::template::render;
 use super::{
-    Conversation, FlowPos, Handoff, Input, MAX_MESSAGE_CHARS, MAX_SUSPENDED, MAX_VERIFY_FAILURES,
-    Outcome, Poll, Reply, Request, Response,
+    Availability, Conversation, FlowPos, Handoff, Input, MAX_MESSAGE_CHARS, MAX_SUSPENDED,
+    MAX_VERIFY_FAILURES, Outcome, Poll, Reply, Request, Response,
 };
 use crate::bot::{ActionKind, Bot, Flow, Route, SlotKind, StepKind};
 use crate::entities::{Entity, EntityKind, phone_last4};
@@ -39,6 +39,7 @@ pub struct Turn<'a> {
     steps_run: u32,
     finished: bool,
     today: Option<Date>,
+    availability: Option<Availability>,
 }
 
 struct Message {
@@ -73,10 +74,12 @@ impl<'a> Turn<'a> {
                 handoff: None,
                 relayed: false,
                 failed_verifications: Vec::new(),
+                rating: None,
             },
             steps_run: 0,
             finished: false,
             today: input.today,
+            availability: input.availability.clone(),
         };
         if t.conv.handoff.is_some() {
             // A person has the conversation: the bot relays the message and, until an agent
@@ -87,6 +90,16 @@ impl<'a> Turn<'a> {
             }
             t.finished = true;
             return t;
+        }
+        if t.conv.awaiting_rating {
+            // The question is asked once: anything but a rating is an ordinary message.
+            t.conv.awaiting_rating = false;
+            if let Some(n) = rating(input) {
+                t.out.rating = Some(n);
+                t.say("rating_thanks");
+                t.finished = true;
+                return t;
+            }
         }
         if let Some(text) = &input.text {
             if text.chars().count() > MAX_MESSAGE_CHARS {
@@ -749,12 +762,18 @@ impl<'a> Turn<'a> {
             topic,
         );
         let h = Handoff {
+            id: String::new(),
             reason: reason.to_owned(),
             intent,
             order_id,
             summary,
         };
         self.say(say.unwrap_or("handoff"));
+        match self.availability {
+            Some(Availability::Open { .. }) => self.say("handoff_wait"),
+            Some(Availability::Closed { .. }) => self.say("handoff_closed"),
+            None => {}
+        }
         self.conv.flow = None;
         self.conv.suspended.clear();
         self.conv.fallbacks = 0;
@@ -886,6 +905,27 @@ impl<'a> Turn<'a> {
         if name.starts_with("shop.") {
             return self.bot.shop.variable(name);
         }
+        match (name, &self.availability) {
+            ("handoff.wait_minutes", Some(Availability::Open { wait_minutes })) => {
+                return Some(wait_minutes.to_string());
+            }
+            (
+                "handoff.opens_at",
+                Some(Availability::Closed {
+                    weekday,
+                    time,
+                    days_ahead,
+                }),
+            ) => {
+                return Some(crate::locale::opens_at(
+                    self.out.lang,
+                    *weekday,
+                    time,
+                    *days_ahead,
+                ));
+            }
+            _ => {}
+        }
         let field = name.strip_prefix("order.")?;
         let verified = self.conv.verified_order.as_ref()?;
         let order = self.orders.get(verified)?.as_ref()?;
@@ -921,6 +961,28 @@ impl<'a> Turn<'a> {
         delivered
             .checked_add(jiff::Span::new().days(i64::from(self.bot.shop.return_window_days)))
             .ok()
+    }
+}
+
+/// A 1–5 rating: the `rating:N` button, or a message that is just the number (any digit
+/// script, stars allowed).
+fn rating(input: &Input) -> Option<u8> {
+    if let Some(n) = input
+        .payload
+        .as_deref()
+        .and_then(|p| p.strip_prefix("rating:"))
+    {
+        return n.parse().ok().filter(|n| (1..=5).contains(n));
+    }
+    let text = input.text.as_deref()?;
+    let n = crate::normalise::normalise(text);
+    let stars = text.chars().filter(|&c| c == '⭐' || c == '★').count();
+    if stars > 0 && n.folded.is_empty() {
+        return u8::try_from(stars).ok().filter(|n| (1..=5).contains(n));
+    }
+    match n.folded.as_str() {
+        d @ ("1" | "2" | "3" | "4" | "5") => d.parse().ok(),
+        _ => None,
     }
 }
 

@@ -63,19 +63,89 @@ pub struct Stored {
     pub state: Conversation,
 }
 
+/// What one transaction writes for a conversation.
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    pub messages: Vec<Message>,
+    /// The new dialogue state, when it changed.
+    pub state: Option<Conversation>,
+    /// Webhook deliveries caused by this change.
+    pub outbox: Vec<OutboxEntry>,
+}
+
+impl Change {
+    pub fn messages(messages: Vec<Message>) -> Change {
+        Change {
+            messages,
+            ..Change::default()
+        }
+    }
+}
+
+/// A webhook delivery to make.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    /// The delivery id (a UUID), the same on every retry.
+    pub id: String,
+    pub event: String,
+    /// The JSON body, exactly as signed and sent.
+    pub body: String,
+}
+
+/// A webhook delivery as stored, with its attempts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub conversation_id: String,
+    pub event: String,
+    #[serde(skip)]
+    pub body: String,
+    pub attempts: u32,
+    /// Unix milliseconds.
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
 pub trait Store: Send + Sync {
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>>;
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>>;
-    /// Appends messages and, when given, replaces the state — in one transaction.
-    fn commit<'a>(
+    /// Appends messages, replaces the state when given and queues webhook deliveries — in
+    /// one transaction.
+    fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Undelivered deliveries due at `now_ms`, oldest first.
+    fn due_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>>;
+    /// Records an attempt: delivered, or failed with the error and the time of the next try.
+    fn record_attempt<'a>(
         &'a self,
         id: &'a str,
-        messages: Vec<Message>,
-        state: Option<Conversation>,
+        outcome: Result<(), String>,
+        next_attempt_at: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Deliveries for operators: the undelivered ones, or all, newest first.
+    fn deliveries(
+        &self,
+        undelivered_only: bool,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>>;
+    /// Makes undelivered deliveries (one, or all) due now; returns how many.
+    fn retry_deliveries<'a>(
+        &'a self,
+        id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// The current time in Unix milliseconds, for the outbox.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// The current time as RFC 3339, for message timestamps.

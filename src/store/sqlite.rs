@@ -5,15 +5,17 @@
 //! (`synchronous = FULL`: the commit is on disk before anyone is answered). Many concurrent
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
-use super::{Message, Sender, Store, StoreError, Stored};
-use crate::dialogue::Conversation;
+use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
 use crate::orders::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
-const MIGRATION: &str = include_str!("../../migrations/store/0001_conversations.sql");
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/store/0001_conversations.sql"),
+    include_str!("../../migrations/store/0002_outbox.sql"),
+];
 /// Writes committed together at most; bounds the latency of the first one in a batch.
 const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
@@ -24,9 +26,18 @@ enum Write {
     Create(Stored, Reply),
     Commit {
         id: String,
-        messages: Vec<Message>,
-        state: Option<Conversation>,
+        change: Change,
         reply: Reply,
+    },
+    Attempt {
+        id: String,
+        outcome: Result<(), String>,
+        next_attempt_at: i64,
+        reply: Reply,
+    },
+    Retry {
+        id: Option<String>,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
     },
 }
 
@@ -59,7 +70,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Arc<SqliteStore>, StoreError> {
         let path: PathBuf = path.as_ref().to_owned();
         let writer = open(&path)?;
-        writer.execute_batch(MIGRATION).map_err(db)?;
+        for m in MIGRATIONS {
+            writer.execute_batch(m).map_err(db)?;
+        }
         let readers = (0..READERS)
             .map(|_| open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
@@ -110,17 +123,23 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
         }
         let results = apply_batch(&mut conn, &batch);
         for (w, r) in batch.into_iter().zip(results) {
-            let reply = match w {
-                Write::Create(_, reply) | Write::Commit { reply, .. } => reply,
-            };
-            let _ = reply.send(r);
+            match w {
+                Write::Create(_, reply)
+                | Write::Commit { reply, .. }
+                | Write::Attempt { reply, .. } => {
+                    let _ = reply.send(r.map(|_| ()));
+                }
+                Write::Retry { reply, .. } => {
+                    let _ = reply.send(r);
+                }
+            }
         }
     }
 }
 
 /// Applies every write in its own savepoint, so one bad write fails alone, then commits
 /// the lot. If the commit fails, every write in the batch fails.
-fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<(), StoreError>> {
+fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<usize, StoreError>> {
     let mut tx = match conn.transaction() {
         Ok(tx) => tx,
         Err(e) => {
@@ -135,7 +154,7 @@ fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<(), StoreEr
     for w in batch {
         let r = match tx.savepoint() {
             Ok(sp) => match apply(&sp, w) {
-                Ok(()) => sp.commit().map_err(db),
+                Ok(n) => sp.commit().map(|()| n).map_err(db),
                 Err(e) => Err(e),
             },
             Err(e) => Err(db(e)),
@@ -154,11 +173,12 @@ fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<(), StoreEr
     }
 }
 
-fn state_json(state: &Conversation) -> Result<String, StoreError> {
+fn state_json(state: &crate::dialogue::Conversation) -> Result<String, StoreError> {
     serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn apply(conn: &Connection, w: &Write) -> Result<(), StoreError> {
+/// Applies one write; returns the rows it affected where that matters (retries).
+fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
     let now = super::now_rfc3339();
     match w {
         Write::Create(s, _) => {
@@ -176,12 +196,12 @@ fn apply(conn: &Connection, w: &Write) -> Result<(), StoreError> {
             )
             .map_err(db)?;
         }
-        Write::Commit {
-            id,
-            messages,
-            state,
-            ..
-        } => {
+        Write::Commit { id, change, .. } => {
+            let Change {
+                messages,
+                state,
+                outbox,
+            } = change;
             let mut insert = conn
                 .prepare_cached(
                     "INSERT INTO messages (conversation_id, sender, text, buttons, agent, at)
@@ -212,10 +232,70 @@ fn apply(conn: &Connection, w: &Write) -> Result<(), StoreError> {
                     return Err(StoreError::Db(format!("no conversation {id}")));
                 }
             }
+            let now_ms = super::now_ms();
+            for e in outbox {
+                conn.execute(
+                    "INSERT INTO outbox (id, conversation_id, event, body, next_attempt_at, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![e.id, id, e.event, e.body, now_ms],
+                )
+                .map_err(db)?;
+            }
+        }
+        Write::Attempt {
+            id,
+            outcome,
+            next_attempt_at,
+            ..
+        } => {
+            match outcome {
+                Ok(()) => conn.execute(
+                    "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+                     WHERE id = ?1",
+                    params![id, super::now_ms()],
+                ),
+                Err(e) => conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                     WHERE id = ?1",
+                    params![id, e, next_attempt_at],
+                ),
+            }
+            .map_err(db)?;
+        }
+        Write::Retry { id, .. } => {
+            let now_ms = super::now_ms();
+            let n = match id {
+                Some(id) => conn.execute(
+                    "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
+                    params![id, now_ms],
+                ),
+                None => conn.execute(
+                    "UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL",
+                    params![now_ms],
+                ),
+            }
+            .map_err(db)?;
+            return Ok(n);
         }
     }
-    Ok(())
+    Ok(0)
 }
+
+fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        event: r.get(2)?,
+        body: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        delivered_at: r.get(6)?,
+        last_error: r.get(7)?,
+        created_at: r.get(8)?,
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "id, conversation_id, event, body, attempts, next_attempt_at, delivered_at, last_error, created_at";
 
 fn sender(s: &str) -> Sender {
     match s {
@@ -266,19 +346,81 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn commit<'a>(
+    fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>> {
+        let id = id.to_owned();
+        Box::pin(self.write(move |reply| Write::Commit { id, change, reply }))
+    }
+
+    fn due_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
+        Box::pin(self.read(move |conn| {
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} FROM outbox
+                 WHERE delivered_at IS NULL AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            let rows = stmt
+                .query_map(params![now_ms, limit as i64], delivery)
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        }))
+    }
+
+    fn record_attempt<'a>(
         &'a self,
         id: &'a str,
-        messages: Vec<Message>,
-        state: Option<Conversation>,
+        outcome: Result<(), String>,
+        next_attempt_at: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let id = id.to_owned();
-        Box::pin(self.write(move |reply| Write::Commit {
+        Box::pin(self.write(move |reply| Write::Attempt {
             id,
-            messages,
-            state,
+            outcome,
+            next_attempt_at,
             reply,
         }))
+    }
+
+    fn deliveries(
+        &self,
+        undelivered_only: bool,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
+        Box::pin(self.read(move |conn| {
+            let filter = if undelivered_only {
+                "WHERE delivered_at IS NULL"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} FROM outbox {filter} ORDER BY created_at DESC LIMIT ?1"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(db)?;
+            let rows = stmt
+                .query_map(params![limit as i64], delivery)
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        }))
+    }
+
+    fn retry_deliveries<'a>(
+        &'a self,
+        id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        let id = id.map(str::to_owned);
+        Box::pin(async move {
+            let (reply, done) = oneshot::channel();
+            {
+                let tx = self.writes.lock().map_err(|_| StoreError::Closed)?;
+                tx.send(Write::Retry { id, reply })
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            done.await.map_err(|_| StoreError::Closed)?
+        })
     }
 
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {

@@ -5,7 +5,7 @@ use super::auth;
 use super::error::ApiError;
 use super::turn::{self, Said};
 use crate::lang::Lang;
-use crate::store::{Message, Sender, Stored, now_rfc3339};
+use crate::store::{Change, Message, Sender, Stored, now_rfc3339};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
@@ -204,10 +204,18 @@ fn agent_auth(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// An agent's reply, relayed to the customer. The handoff id is the conversation id.
+/// The conversation of a handoff id (`<conversation id>.<n>`; a bare conversation id is
+/// accepted too).
+fn conversation_of(handoff_id: &str) -> &str {
+    handoff_id
+        .split_once('.')
+        .map_or(handoff_id, |(conversation, _)| conversation)
+}
+
+/// An agent's reply, relayed to the customer at once on their channel.
 pub(super) async fn agent_message(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(handoff_id): Path<String>,
     headers: HeaderMap,
     body: Result<Json<AgentMessage>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -216,6 +224,7 @@ pub(super) async fn agent_message(
     if req.text.trim().is_empty() {
         return Err(ApiError::bad_request("`text` is empty"));
     }
+    let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
     let mut stored = shared
         .store
@@ -230,6 +239,9 @@ pub(super) async fn agent_message(
         ));
     }
     stored.state.agent_joined = true;
+    if let Some(name) = req.agent.as_ref().filter(|n| !n.trim().is_empty()) {
+        stored.state.last_agent = Some(name.trim().to_owned());
+    }
     let msg = Message {
         from: Sender::Agent,
         text: req.text.clone(),
@@ -239,7 +251,14 @@ pub(super) async fn agent_message(
     };
     shared
         .store
-        .commit(&id, vec![msg], Some(stored.state))
+        .commit(
+            &id,
+            Change {
+                messages: vec![msg],
+                state: Some(stored.state),
+                outbox: Vec::new(),
+            },
+        )
         .await?;
     let delivered = state
         .deliver(
@@ -251,13 +270,14 @@ pub(super) async fn agent_message(
     Ok(Json(json!({"delivered": delivered})))
 }
 
-/// Ends a handoff: the bot takes the conversation back.
+/// Ends a handoff: the bot takes the conversation back and asks for a 1–5 rating.
 pub(super) async fn resolve_handoff(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(handoff_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     agent_auth(&state, &headers)?;
+    let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
     let mut stored = shared
         .store
@@ -272,14 +292,46 @@ pub(super) async fn resolve_handoff(
         ));
     }
     stored.state.agent_joined = false;
+    stored.state.awaiting_rating = true;
+    let bot = state.bot();
+    let lang = stored
+        .state
+        .lang
+        .or(stored.lang_hint)
+        .unwrap_or(bot.default_lang);
+    let ask = bot
+        .templates
+        .get("rating_request")
+        .map(|t| crate::dialogue::render(t, lang, &|_| None));
+    let messages = ask
+        .iter()
+        .map(|r| Message {
+            from: Sender::Bot,
+            text: r.text.clone(),
+            buttons: r.buttons.clone(),
+            agent: None,
+            at: now_rfc3339(),
+        })
+        .collect();
     shared
         .store
-        .commit(&id, Vec::new(), Some(stored.state))
+        .commit(
+            &id,
+            Change {
+                messages,
+                state: Some(stored.state),
+                outbox: Vec::new(),
+            },
+        )
         .await?;
-    shared
-        .live
-        .send(&id, json!({"type": "resolved"}).to_string());
-    Ok(Json(json!({"resolved": true})))
+    let event = json!({
+        "type": "replies",
+        "replies": ask.as_slice(),
+        "handoff": false,
+        "text": ask.as_ref().map(|r| r.text.as_str()).unwrap_or_default(),
+    });
+    let delivered = state.deliver(&stored.channel, &id, &event).await;
+    Ok(Json(json!({"resolved": true, "delivered": delivered})))
 }
 
 pub(super) async fn demo_page() -> Html<&'static str> {

@@ -12,6 +12,7 @@ pub mod rate;
 pub mod turn;
 mod ws;
 
+pub use auth::constant_time_eq;
 pub use error::ApiError;
 pub use turn::{Caller, Said};
 
@@ -65,6 +66,12 @@ pub struct WebSettings {
     pub allowed_origins: Vec<String>,
     /// Bearer token of the agent endpoints; without one they are disabled.
     pub agent_token: Option<String>,
+    /// Where handoff events go; without it none are queued.
+    pub webhook: Option<crate::handoff::WebhookSettings>,
+    /// When people are at work; without it they always are.
+    pub hours: Option<crate::handoff::hours::BusinessHours>,
+    /// The wait a handed-off customer is told inside business hours.
+    pub wait_minutes: u32,
 }
 
 impl AppState {
@@ -109,6 +116,17 @@ impl AppState {
 
     pub fn shared(&self) -> &Shared {
         &self.inner
+    }
+
+    /// Whether people are at work now (reads the clock: this is the driver's side).
+    pub fn availability(&self) -> crate::dialogue::Availability {
+        let s = &self.inner.settings;
+        match &s.hours {
+            Some(h) => h.availability(jiff::Timestamp::now()),
+            None => crate::dialogue::Availability::Open {
+                wait_minutes: s.wait_minutes,
+            },
+        }
     }
 
     /// Registers how to reach the customers of a channel (e.g. `telegram`).

@@ -2,9 +2,11 @@
 
 use super::error::ApiError;
 use super::{AppState, auth};
+use crate::dialogue::Conversation;
 use crate::dialogue::{Input, Outcome};
 use crate::engine;
-use crate::store::{Message, Sender, now_rfc3339};
+use crate::handoff;
+use crate::store::{Change, Message, OutboxEntry, Sender, now_rfc3339};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -83,7 +85,8 @@ pub async fn run(
             (shown, Input::payload(p))
         }
     };
-    let input = input.with_lang(stored.lang_hint);
+    let mut input = input.with_lang(stored.lang_hint);
+    input.availability = Some(state.availability());
     let inbound = Message {
         from: Sender::Customer,
         text,
@@ -92,7 +95,10 @@ pub async fn run(
         at: now_rfc3339(),
     };
     // Committed before the engine runs: a crash from here on loses no customer message.
-    shared.store.commit(id, vec![inbound], None).await?;
+    shared
+        .store
+        .commit(id, Change::messages(vec![inbound.clone()]))
+        .await?;
 
     let bot = state.bot();
     let mut conv = stored.state;
@@ -116,6 +122,91 @@ pub async fn run(
             at: at.clone(),
         })
         .collect();
-    shared.store.commit(id, replies, Some(conv)).await?;
+    let mut outcome = outcome;
+    let outbox = handoff_events(
+        state,
+        id,
+        &stored.channel,
+        &mut conv,
+        &mut outcome,
+        &inbound,
+        &replies,
+    )
+    .await?;
+    shared
+        .store
+        .commit(
+            id,
+            Change {
+                messages: replies,
+                state: Some(conv),
+                outbox,
+            },
+        )
+        .await?;
     Ok(outcome)
+}
+
+/// The webhook events of this turn: a new handoff (with the transcript so far), a message
+/// for the person who has the conversation, or a rating of their help. Written in the same
+/// transaction as the turn, so none is lost.
+async fn handoff_events(
+    state: &AppState,
+    id: &str,
+    channel: &str,
+    conv: &mut Conversation,
+    outcome: &mut Outcome,
+    inbound: &Message,
+    replies: &[Message],
+) -> Result<Vec<OutboxEntry>, ApiError> {
+    if outcome.handoff.is_some() {
+        conv.handoffs += 1;
+        let handoff_id = format!("{id}.{}", conv.handoffs);
+        if let Some(h) = conv.handoff.as_mut() {
+            h.id = handoff_id.clone();
+        }
+        if let Some(h) = outcome.handoff.as_mut() {
+            h.id = handoff_id;
+        }
+    }
+    if state.shared().settings.webhook.is_none() {
+        return Ok(Vec::new());
+    }
+    let lang = conv.lang.map(|l| l.code());
+    let previous_agent = conv.last_agent.clone();
+    let cx = |h, previous_agent| handoff::Context {
+        conversation_id: id,
+        channel,
+        lang,
+        handoff: h,
+        previous_agent,
+    };
+    let mut events = Vec::new();
+    if let Some(h) = &outcome.handoff {
+        let mut transcript = state.shared().store.transcript(id).await?;
+        transcript.extend_from_slice(replies);
+        let c = cx(h, previous_agent.as_deref());
+        events.push(handoff::event("handoff.created", &c, &transcript, None));
+    } else if outcome.relayed {
+        if let Some(h) = &conv.handoff {
+            let c = cx(h, None);
+            events.push(handoff::event(
+                "handoff.message",
+                &c,
+                std::slice::from_ref(inbound),
+                None,
+            ));
+        }
+    } else if let Some(r) = outcome.rating {
+        let last = crate::dialogue::Handoff {
+            id: format!("{id}.{}", conv.handoffs),
+            reason: "rating".into(),
+            intent: None,
+            order_id: None,
+            summary: String::new(),
+        };
+        let c = cx(&last, previous_agent.as_deref());
+        events.push(handoff::event("handoff.rated", &c, &[], Some(r)));
+    }
+    Ok(events)
 }
