@@ -385,3 +385,23 @@ fn health_widget_and_demo_page_are_served() {
     let (status, _) = s.get("/");
     assert_eq!(status, 200);
 }
+
+#[test]
+fn metrics_count_messages_fallbacks_and_handoffs() {
+    let s = start("metrics", unlimited(), WebSettings::default());
+    let (id, token) = s.conversation("en");
+    s.say(&id, &token, "hello");
+    s.say(&id, &token, "do you sell bicycles");
+    s.say(&id, &token, "talk to a human");
+    let (status, body) = s.get("/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        r#"destek_messages_total{channel="web",lang="en",intent="greeting"} 1"#,
+        "destek_fallbacks_total 1",
+        r#"destek_handoffs_total{reason="customer_request"} 1"#,
+        "destek_turn_seconds_count 3",
+        "destek_outbox_backlog 0",
+    ] {
+        assert!(body.contains(line), "missing {line} in:\n{body}");
+    }
+}

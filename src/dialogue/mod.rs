@@ -181,6 +181,8 @@ pub struct Outcome {
     pub failed_verifications: Vec<String>,
     /// A 1–5 rating the customer gave after a handoff.
     pub rating: Option<u8>,
+    /// The message matched nothing and the bot fell back.
+    pub fallback: bool,
 }
 
 /// What a turn needs from the order backend before it can go on.

@@ -75,6 +75,7 @@ impl<'a> Turn<'a> {
                 relayed: false,
                 failed_verifications: Vec::new(),
                 rating: None,
+                fallback: false,
             },
             steps_run: 0,
             finished: false,
@@ -238,6 +239,7 @@ impl<'a> Turn<'a> {
             }
             Decision::None => {
                 self.input_used = true;
+                self.out.fallback = true;
                 self.conv.fallbacks += 1;
                 if self.conv.fallbacks >= FALLBACKS_BEFORE_HANDOFF {
                     self.handoff("fallback", None);

@@ -369,6 +369,24 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Result<&'static str
     Ok("ready")
 }
 
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    let shared = state.shared();
+    let backlog = shared
+        .store
+        .deliveries(true, 100_000)
+        .await
+        .ok()
+        .map(|d| d.len());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.metrics.render(backlog),
+    )
+        .into_response()
+}
+
 pub(super) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }

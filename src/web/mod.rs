@@ -8,6 +8,7 @@
 mod api;
 mod auth;
 mod error;
+pub mod metrics;
 pub mod rate;
 pub mod turn;
 mod ws;
@@ -47,6 +48,7 @@ pub struct Shared {
     pub rate: rate::RateLimits,
     locks: turn::ConversationLocks,
     pub live: ws::Live,
+    pub metrics: metrics::Metrics,
     pub settings: WebSettings,
     /// How to reach a customer outside a request, per channel other than the widget
     /// (whose sockets are in `live`). A std RwLock: written once at start-up.
@@ -91,6 +93,7 @@ impl AppState {
                 rate,
                 locks: turn::ConversationLocks::default(),
                 live: ws::Live::default(),
+                metrics: metrics::Metrics::default(),
                 settings,
                 outbound: RwLock::new(HashMap::new()),
             }),
@@ -213,6 +216,7 @@ pub fn app(state: AppState) -> Router {
         .route("/widget.css", get(api::widget_css))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
         .with_state(state)
 }

@@ -59,6 +59,7 @@ pub async fn run(
     said: Said,
 ) -> Result<Outcome, ApiError> {
     let shared = state.shared();
+    let started = std::time::Instant::now();
     if !shared.rate.allow_conversation(id) {
         return Err(ApiError::rate_limited());
     }
@@ -144,6 +145,20 @@ pub async fn run(
             },
         )
         .await?;
+    let m = &shared.metrics;
+    m.turn(
+        &stored.channel,
+        outcome.lang.code(),
+        outcome.intent.as_deref(),
+        outcome.fallback,
+        started.elapsed(),
+    );
+    if let Some(h) = &outcome.handoff {
+        m.handoff(&h.reason);
+    }
+    if let Some(r) = outcome.rating {
+        m.rating(r);
+    }
     Ok(outcome)
 }
 
