@@ -40,6 +40,10 @@ struct RawWeb {
     allowed_origins: Vec<String>,
     per_ip_per_minute: Option<u32>,
     per_conversation_per_minute: Option<u32>,
+    admin_token_file: Option<String>,
+    admin_token: Option<IgnoredAny>,
+    /// Reload the pack when its files change (default true).
+    watch: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +100,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub rate: crate::web::rate::RateConfig,
     pub agent_token: Option<String>,
+    pub admin_token: Option<String>,
+    /// Reload the pack when its files change.
+    pub watch: bool,
     pub orders: OrdersSource,
     pub webhook: Option<crate::handoff::WebhookSettings>,
     pub hours: Option<crate::handoff::hours::BusinessHours>,
@@ -129,6 +136,8 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             rate: Default::default(),
             agent_token: None,
+            admin_token: None,
+            watch: true,
             orders: OrdersSource::Sqlite,
             webhook: None,
             hours: None,
@@ -211,6 +220,21 @@ impl Config {
             .or(web.per_conversation_per_minute)
         {
             c.rate.per_conversation_per_minute = n;
+        }
+        if web.admin_token.is_some() {
+            return Err(secret_in_yaml("web.admin_token", "DESTEK_WEB_ADMIN_TOKEN"));
+        }
+        c.admin_token = match (env("WEB_ADMIN_TOKEN"), web.admin_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(path)) => Some(read_secret(&path)?),
+            (None, None) => None,
+        }
+        .filter(|t| !t.is_empty());
+        if let Some(w) = env("WEB_WATCH")
+            .map(|v| v != "false" && v != "0")
+            .or(web.watch)
+        {
+            c.watch = w;
         }
         let handoff = raw.handoff.unwrap_or_default();
         if handoff.agent_token.is_some() {

@@ -50,8 +50,19 @@ pub fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             webhook: config.webhook.clone(),
             hours: config.hours.clone(),
             wait_minutes: config.wait_minutes,
+            admin_token: config.admin_token.clone(),
+            pack: pack_source(config),
         },
     ))
+}
+
+/// The pack's directories, when the server runs from them rather than the embedded pack.
+fn pack_source(config: &Config) -> Option<web::reload::PackSource> {
+    (config.intents_dir.is_dir() || config.flows_dir.is_dir()).then(|| web::reload::PackSource {
+        intents_dir: config.intents_dir.clone(),
+        flows_dir: config.flows_dir.clone(),
+        options: config.pack_options(),
+    })
 }
 
 pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
@@ -68,6 +79,35 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             let _ = stop.wait_for(|s| *s).await;
         }))
     });
+    if let Some(source) = pack_source(&config) {
+        if config.watch {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(web::reload::watch(
+                state.clone(),
+                source.clone(),
+                Duration::from_millis(500),
+                Duration::from_millis(300),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ));
+        }
+        #[cfg(unix)]
+        {
+            let state = state.clone();
+            if let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        if let Err(e) = web::reload::reload(&state, &source) {
+                            eprintln!("destek: {e}");
+                        }
+                    }
+                });
+            }
+        }
+    }
     println!("listening on http://{addr}");
     let app = web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)

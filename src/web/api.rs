@@ -334,6 +334,51 @@ pub(super) async fn resolve_handoff(
     Ok(Json(json!({"resolved": true, "delivered": delivered})))
 }
 
+/// Reloads the pack from its directories; a pack with errors is refused (422) and the
+/// running one stays.
+pub(super) async fn admin_reload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let settings = &state.shared().settings;
+    if settings.admin_token.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "disabled",
+            "admin endpoints are off: set web.admin_token_file or DESTEK_WEB_ADMIN_TOKEN",
+        ));
+    }
+    if !auth::secret_matches(auth::bearer(&headers), settings.admin_token.as_deref()) {
+        return Err(ApiError::unauthorized());
+    }
+    let Some(source) = settings.pack.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_pack_dirs",
+            "the server runs the embedded pack; there is nothing to reload",
+        ));
+    };
+    let strings =
+        |ds: &[crate::pack::Diagnostic]| ds.iter().map(ToString::to_string).collect::<Vec<_>>();
+    match super::reload::reload(&state, &source).map_err(ApiError::internal)? {
+        super::reload::Reloaded::Swapped { intents, warnings } => Ok(Json(json!({
+            "reloaded": true,
+            "intents": intents,
+            "warnings": strings(&warnings),
+        }))
+        .into_response()),
+        super::reload::Reloaded::Refused(diagnostics) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "invalid_pack",
+                "detail": "the pack has errors; the previous one is still running",
+                "diagnostics": strings(&diagnostics),
+            })),
+        )
+            .into_response()),
+    }
+}
+
 pub(super) async fn demo_page() -> Html<&'static str> {
     Html(DEMO_PAGE)
 }

@@ -10,6 +10,7 @@ mod auth;
 mod error;
 pub mod metrics;
 pub mod rate;
+pub mod reload;
 pub mod turn;
 mod ws;
 
@@ -74,6 +75,10 @@ pub struct WebSettings {
     pub hours: Option<crate::handoff::hours::BusinessHours>,
     /// The wait a handed-off customer is told inside business hours.
     pub wait_minutes: u32,
+    /// Bearer token of `/admin/*`; without one those endpoints are disabled.
+    pub admin_token: Option<String>,
+    /// Where `/admin/reload` reads the pack from.
+    pub pack: Option<reload::PackSource>,
 }
 
 impl AppState {
@@ -204,6 +209,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/conversations/{id}/ws", get(ws::upgrade))
         .route("/api/v1/handoffs/{id}/messages", post(api::agent_message))
         .route("/api/v1/handoffs/{id}/resolve", post(api::resolve_handoff))
+        .route("/admin/reload", post(api::admin_reload))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let api = match cors {
         Some(c) => api.layer(c),
