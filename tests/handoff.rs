@@ -161,6 +161,7 @@ impl Setup {
                 webhook: Some(self.settings.clone()),
                 hours,
                 wait_minutes: 7,
+                ..WebSettings::default()
             },
         );
         let listener = self
