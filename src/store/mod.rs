@@ -108,7 +108,15 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
+/// Held while a turn runs; dropping it lets the next turn of the conversation in.
+pub type TurnGuard = Box<dyn Send>;
+
 pub trait Store: Send + Sync {
+    /// Serialises the turns of one conversation across every process sharing the store
+    /// (several replicas on one database). Within a process `web::turn` already does; a
+    /// single-process store returns at once.
+    fn lock_conversation<'a>(&'a self, id: &'a str)
+    -> BoxFuture<'a, Result<TurnGuard, StoreError>>;
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>>;
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>>;
     /// Appends messages, replaces the state when given and queues webhook deliveries — in

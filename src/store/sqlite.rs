@@ -306,6 +306,14 @@ fn sender(s: &str) -> Sender {
 }
 
 impl Store for SqliteStore {
+    fn lock_conversation<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<super::TurnGuard, StoreError>> {
+        // One process owns a SQLite file; `web::turn`'s in-process lock is enough.
+        Box::pin(std::future::ready(Ok(Box::new(()) as super::TurnGuard)))
+    }
+
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.write(move |reply| Write::Create(conversation, reply)))
     }

@@ -65,6 +65,7 @@ pub async fn run(
     }
     let lock = shared.locks.slot(id);
     let _turn = lock.lock().await;
+    let _across_replicas = shared.store.lock_conversation(id).await?;
     let stored = shared
         .store
         .load(id)
