@@ -101,6 +101,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve => {
+            crate::logging::init(config.json_logs);
             let bot = load(&config)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

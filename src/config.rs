@@ -18,12 +18,18 @@ struct Raw {
     flows_dir: Option<String>,
     storage: Option<RawStorage>,
     web: Option<RawWeb>,
-    // Reserved for the Telegram channel; accepted so one file serves every version.
-    #[allow(dead_code)]
-    telegram: Option<IgnoredAny>,
+    telegram: Option<RawTelegram>,
     handoff: Option<RawHandoff>,
     orders: Option<RawOrders>,
     shop: Option<Shop>,
+    log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    /// `text` (default) or `json`.
+    format: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +67,19 @@ struct RawHandoff {
     #[serde(default)]
     holidays: Vec<String>,
     expected_wait_minutes: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelegram {
+    /// Refused with a clear error: secrets do not belong in the YAML.
+    token: Option<IgnoredAny>,
+    token_file: Option<String>,
+    api_url: Option<String>,
+    mode: Option<String>,
+    webhook_url: Option<String>,
+    secret_token: Option<IgnoredAny>,
+    secret_token_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +126,10 @@ pub struct Config {
     pub webhook: Option<crate::handoff::WebhookSettings>,
     pub hours: Option<crate::handoff::hours::BusinessHours>,
     pub wait_minutes: u32,
+    /// Log lines as JSON.
+    pub json_logs: bool,
+    /// The Telegram channel; on when a bot token is set.
+    pub telegram: Option<crate::telegram::Settings>,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -120,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("allowed_origins", &self.allowed_origins)
             .field("agent_token", &self.agent_token.as_ref().map(|_| "<set>"))
+            .field("telegram", &self.telegram)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +166,8 @@ impl Default for Config {
             webhook: None,
             hours: None,
             wait_minutes: 5,
+            json_logs: false,
+            telegram: None,
         }
     }
 }
@@ -156,6 +182,76 @@ fn read_secret(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
         .map_err(|e| format!("{path}: {e}"))
+}
+
+/// The `telegram:` section: the channel is on when a token is found (teloxide's
+/// `TELOXIDE_TOKEN` is honoured too).
+fn telegram(
+    raw: RawTelegram,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::telegram::Settings>, String> {
+    use crate::telegram::{Mode, Settings};
+    if raw.token.is_some() {
+        return Err(secret_in_yaml("telegram.token", "DESTEK_TELEGRAM_TOKEN"));
+    }
+    if raw.secret_token.is_some() {
+        return Err(secret_in_yaml(
+            "telegram.secret_token",
+            "DESTEK_TELEGRAM_SECRET_TOKEN",
+        ));
+    }
+    let token = match (
+        env("TELEGRAM_TOKEN").or_else(|| std::env::var("TELOXIDE_TOKEN").ok()),
+        raw.token_file,
+    ) {
+        (Some(t), _) => Some(t),
+        (None, Some(path)) => Some(read_secret(&path)?),
+        (None, None) => None,
+    }
+    .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let mut s = Settings::new(token);
+    s.api_url = env("TELEGRAM_API_URL").or(raw.api_url);
+    if let Some(url) = &s.api_url {
+        reqwest::Url::parse(url).map_err(|e| format!("telegram.api_url: `{url}`: {e}"))?;
+    }
+    s.mode = match env("TELEGRAM_MODE").or(raw.mode).as_deref() {
+        None | Some("polling") => Mode::Polling,
+        Some("webhook") => Mode::Webhook,
+        Some(other) => {
+            return Err(format!(
+                "telegram.mode: `{other}` is not one of polling, webhook"
+            ));
+        }
+    };
+    s.webhook_url = env("TELEGRAM_WEBHOOK_URL").or(raw.webhook_url);
+    if let Some(url) = &s.webhook_url {
+        reqwest::Url::parse(url)
+            .map_err(|e| format!("telegram.webhook_url: `{url}`: {e}"))?;
+    }
+    s.secret_token = match (env("TELEGRAM_SECRET_TOKEN"), raw.secret_token_file) {
+        (Some(t), _) => Some(t),
+        (None, Some(path)) => Some(read_secret(&path)?),
+        (None, None) => None,
+    }
+    .filter(|t| !t.is_empty());
+    if s.mode == Mode::Webhook {
+        // Telegram's rule for the secret: 1-256 of A-Z a-z 0-9 _ -.
+        let ok = s.secret_token.as_deref().is_some_and(|t| {
+            t.len() <= 256
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+        if !ok {
+            return Err("telegram.mode webhook needs a secret token of 1-256 characters \
+                 A-Z a-z 0-9 _ - (set DESTEK_TELEGRAM_SECRET_TOKEN or \
+                 `telegram.secret_token_file`)"
+                .into());
+        }
+    }
+    Ok(Some(s))
 }
 
 impl Config {
@@ -280,6 +376,14 @@ impl Config {
                 c.wait_minutes,
             )?);
         }
+        c.json_logs = match env("LOG_FORMAT")
+            .or(raw.log.and_then(|l| l.format))
+            .as_deref()
+        {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(format!("log.format: `{other}` is not text or json")),
+        };
         let orders = raw.orders.unwrap_or_default();
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
@@ -304,6 +408,7 @@ impl Config {
                 ));
             }
         };
+        c.telegram = telegram(raw.telegram.unwrap_or_default(), &env)?;
         Ok(c)
     }
 

@@ -28,6 +28,7 @@ pub mod eval;
 pub mod handoff;
 pub mod lang;
 pub mod locale;
+pub mod logging;
 pub mod matcher;
 pub mod normalise;
 pub mod orders;

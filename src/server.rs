@@ -101,7 +101,7 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
                 tokio::spawn(async move {
                     while hup.recv().await.is_some() {
                         if let Err(e) = web::reload::reload(&state, &source) {
-                            eprintln!("destek: {e}");
+                            crate::logging::error(e);
                         }
                     }
                 });
@@ -109,7 +109,19 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
         }
     }
     println!("listening on http://{addr}");
-    let app = web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Kept alive for the server's lifetime: dropping it stops polling.
+    let telegram = match &config.telegram {
+        Some(settings) => Some(crate::telegram::start(state.clone(), settings).await?),
+        None => None,
+    };
+    let mut app = web::app(state);
+    if let Some(hook) = telegram.as_ref().and_then(|t| t.webhook.clone()) {
+        app = app.merge(hook);
+    }
+    if let Some(settings) = &config.telegram {
+        println!("telegram: {:?} mode", settings.mode);
+    }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -67,7 +67,7 @@ pub async fn pass(
     let due = match store.due_deliveries(now_ms(), BATCH).await {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("destek: outbox: {e}");
+            crate::logging::error(format!("outbox: {e}"));
             return 0;
         }
     };
@@ -78,15 +78,15 @@ pub async fn pass(
         if outcome.is_ok() {
             delivered += 1;
         } else if let Err(e) = &outcome {
-            eprintln!(
-                "destek: handoff delivery {} ({}) attempt {} failed: {e}",
+            crate::logging::warn(format!(
+                "handoff delivery {} ({}) attempt {} failed: {e}",
                 d.id,
                 d.event,
                 d.attempts + 1
-            );
+            ));
         }
         if let Err(e) = store.record_attempt(&d.id, outcome, next).await {
-            eprintln!("destek: outbox: {e}");
+            crate::logging::error(format!("outbox: {e}"));
         }
     }
     delivered

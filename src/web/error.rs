@@ -48,7 +48,7 @@ impl ApiError {
 
     /// A failure of ours: the client gets a generic message, the log the cause.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        eprintln!("destek: internal error: {cause}");
+        crate::logging::error(format!("internal error: {cause}"));
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

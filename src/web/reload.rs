@@ -38,9 +38,9 @@ pub fn reload(state: &AppState, source: &PackSource) -> Result<Reloaded, String>
         Some(bot) => {
             let intents = bot.intents.len();
             state.replace_bot(bot);
-            eprintln!("destek: reloaded {from}: {intents} intents");
+            crate::logging::info(format!("reloaded {from}: {intents} intents"));
             for d in &compiled.diagnostics {
-                eprintln!("destek: {d}");
+                crate::logging::warn(d);
             }
             Ok(Reloaded::Swapped {
                 intents,
@@ -48,13 +48,15 @@ pub fn reload(state: &AppState, source: &PackSource) -> Result<Reloaded, String>
             })
         }
         None => {
-            eprintln!("destek: the pack in {from} has errors; still running the previous one:");
+            crate::logging::error(format!(
+                "the pack in {from} has errors; still running the previous one"
+            ));
             for d in compiled
                 .diagnostics
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
             {
-                eprintln!("destek: {d}");
+                crate::logging::error(d);
             }
             Ok(Reloaded::Refused(compiled.diagnostics))
         }
@@ -89,16 +91,28 @@ fn fingerprint(source: &PackSource) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
 }
 
 /// Watches the pack directories until `stop`: a change reloads once the directories have
-/// been quiet for `settle` (an editor's save is several file operations).
-pub async fn watch(
+/// been quiet for `settle` (an editor's save is several file operations). The directories
+/// are read when this is called, so a change made right after counts.
+pub fn watch(
     state: AppState,
     source: PackSource,
     interval: Duration,
     settle: Duration,
     stop: impl std::future::Future<Output = ()>,
+) -> impl std::future::Future<Output = ()> {
+    let current = fingerprint(&source);
+    watch_from(state, source, interval, settle, stop, current)
+}
+
+async fn watch_from(
+    state: AppState,
+    source: PackSource,
+    interval: Duration,
+    settle: Duration,
+    stop: impl std::future::Future<Output = ()>,
+    mut current: Vec<(PathBuf, u64, Option<SystemTime>)>,
 ) {
     let mut stop = std::pin::pin!(stop);
-    let mut current = fingerprint(&source);
     loop {
         tokio::select! {
             () = &mut stop => return,
@@ -120,7 +134,7 @@ pub async fn watch(
         }
         current = last;
         if let Err(e) = reload(&state, &source) {
-            eprintln!("destek: {e}");
+            crate::logging::error(e);
         }
     }
 }
