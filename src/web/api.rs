@@ -168,8 +168,7 @@ pub(super) async fn transcript(
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
     let token = auth::bearer(&headers).or(q.token.as_deref());
-    let ok = token.is_some_and(|t| auth::constant_time_eq(&auth::hash(t), &stored.token_hash));
-    if !ok {
+    if !auth::token_matches(token, &stored.token_hash) {
         return Err(ApiError::unauthorized());
     }
     let messages = shared.store.transcript(&id).await?;

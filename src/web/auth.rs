@@ -25,6 +25,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether a presented conversation token is the one whose hash is stored.
+pub fn token_matches(token: Option<&str>, stored_hash: &[u8; 32]) -> bool {
+    token.is_some_and(|t| constant_time_eq(&hash(t), stored_hash))
+}
+
 /// The token of `Authorization: Bearer <token>`.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers

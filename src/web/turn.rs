@@ -71,11 +71,10 @@ pub async fn run(
         .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-    if let Caller::Token(token) = caller {
-        let presented = token.map(auth::hash).unwrap_or([0; 32]);
-        if token.is_none() || !auth::constant_time_eq(&presented, &stored.token_hash) {
-            return Err(ApiError::unauthorized());
-        }
+    if let Caller::Token(token) = caller
+        && !auth::token_matches(token, &stored.token_hash)
+    {
+        return Err(ApiError::unauthorized());
     }
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),

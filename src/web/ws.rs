@@ -70,9 +70,7 @@ pub(super) async fn upgrade(
     // Authenticate before upgrading, so a wrong token gets a plain 401.
     match state.shared().store.load(&id).await {
         Ok(Some(stored)) => {
-            let ok = token.as_deref().is_some_and(|t| {
-                super::auth::constant_time_eq(&super::auth::hash(t), &stored.token_hash)
-            });
+            let ok = super::auth::token_matches(token.as_deref(), &stored.token_hash);
             if !ok {
                 return ApiError::unauthorized().into_response();
             }
