@@ -228,8 +228,7 @@ fn telegram(
     };
     s.webhook_url = env("TELEGRAM_WEBHOOK_URL").or(raw.webhook_url);
     if let Some(url) = &s.webhook_url {
-        reqwest::Url::parse(url)
-            .map_err(|e| format!("telegram.webhook_url: `{url}`: {e}"))?;
+        reqwest::Url::parse(url).map_err(|e| format!("telegram.webhook_url: `{url}`: {e}"))?;
     }
     s.secret_token = match (env("TELEGRAM_SECRET_TOKEN"), raw.secret_token_file) {
         (Some(t), _) => Some(t),
@@ -245,10 +244,12 @@ fn telegram(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         });
         if !ok {
-            return Err("telegram.mode webhook needs a secret token of 1-256 characters \
+            return Err(
+                "telegram.mode webhook needs a secret token of 1-256 characters \
                  A-Z a-z 0-9 _ - (set DESTEK_TELEGRAM_SECRET_TOKEN or \
                  `telegram.secret_token_file`)"
-                .into());
+                    .into(),
+            );
         }
     }
     Ok(Some(s))

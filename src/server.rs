@@ -119,7 +119,11 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
         app = app.merge(hook);
     }
     if let Some(settings) = &config.telegram {
-        println!("telegram: {:?} mode", settings.mode);
+        let mode = match settings.mode {
+            crate::telegram::Mode::Polling => "long polling",
+            crate::telegram::Mode::Webhook => "webhook",
+        };
+        println!("telegram: {mode}");
     }
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)

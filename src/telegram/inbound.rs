@@ -3,7 +3,6 @@
 
 use super::{Channel, keyboard, transcript};
 use crate::lang::Lang;
-use crate::store::{Change, Message as Line, Sender, now_rfc3339};
 use crate::web::{Caller, Said, turn};
 use teloxide::types::{CallbackQuery, Message, Update, UpdateKind};
 
@@ -67,24 +66,11 @@ async fn message(channel: &Channel, m: &Message) {
         Incoming::Media {
             description,
             caption,
-        } => {
-            // `Said` has no variant for media yet: the description is committed here, then
-            // the turn runs with the caption, or with no text so the pack's `not_text`
-            // answers. The chat's lane keeps this in order with its other turns.
-            let line = Line {
-                from: Sender::Customer,
-                text: description,
-                buttons: Vec::new(),
-                agent: None,
-                at: now_rfc3339(),
-            };
-            let store = &channel.state.shared().store;
-            if let Err(e) = store.commit(&id, Change::messages(vec![line])).await {
-                crate::logging::warn(format_args!("telegram: conversation {id}: {e}"));
-                return;
-            }
-            Said::Text(caption.unwrap_or_default())
-        }
+        } => match caption {
+            // A photo with a caption is a message: the caption is what the customer says.
+            Some(c) if !c.trim().is_empty() => Said::Text(format!("{description} {c}")),
+            _ => Said::Media(description),
+        },
         Incoming::Ignored => return,
     };
     run_turn(channel, chat, &id, said).await;

@@ -106,12 +106,16 @@ async fn deliver(bot: Bot, chat: i64, msg: OutMessage, pace: Arc<Bucket>, global
                 tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
             }
             Err(e) => {
-                crate::logging::warn(format_args!("telegram: sendMessage to chat {chat} failed: {e}"));
+                crate::logging::warn(format_args!(
+                    "telegram: sendMessage to chat {chat} failed: {e}"
+                ));
                 return;
             }
         }
     }
-    crate::logging::warn(format_args!("telegram: sendMessage to chat {chat}: gave up after {MAX_ATTEMPTS} attempts"));
+    crate::logging::warn(format_args!(
+        "telegram: sendMessage to chat {chat}: gave up after {MAX_ATTEMPTS} attempts"
+    ));
 }
 
 /// Cuts `text` into pieces of at most `max` chars, at a line break when there is one.

@@ -48,6 +48,9 @@ pub enum Said {
     Text(String),
     /// A button's payload, and the label the customer saw (kept in the transcript).
     Button(String, Option<String>),
+    /// Something that is not text (a photo, a voice note), described for the transcript so
+    /// a person sees it on handoff; the bot answers with the pack's `not_text`.
+    Media(String),
 }
 
 /// Runs one turn: authenticate, commit the customer's message, run the engine, commit the
@@ -78,6 +81,7 @@ pub async fn run(
     }
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),
+        Said::Media(description) => (description, Input::default()),
         Said::Button(p, label) => {
             let shown = label
                 .map(|l| l.trim().chars().take(200).collect::<String>())

@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -156,21 +156,6 @@ impl FakeTelegram {
         self.rec().webhook_deleted
     }
 
-    /// Waits until `chat` has received at least `n` messages; panics after `within`.
-    pub async fn wait_sent(&self, chat: i64, n: usize, within: Duration) -> Vec<Sent> {
-        let deadline = Instant::now() + within;
-        loop {
-            let sent = self.sent_to(chat);
-            if sent.len() >= n {
-                return sent;
-            }
-            if Instant::now() > deadline {
-                panic!("chat {chat}: expected {n} messages within {within:?}, got {sent:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
     /// A callback_query update pressing the button `label` on a message the bot sent.
     pub fn press(&self, sent: &Sent, label: &str, user: Value) -> Value {
         let data = sent
@@ -194,33 +179,47 @@ fn ok(result: Value) -> Response {
 async fn api(
     State(inner): State<Arc<Inner>>,
     Path((bot, method)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if bot != format!("bot{TOKEN}") {
         let body = json!({"ok": false, "error_code": 401, "description": "Unauthorized"});
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
-    let req: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
-    match method.as_str() {
-        "getMe" => ok(json!({
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let req: Value = match content_type.split_once("boundary=") {
+        // teloxide sends setWebhook as multipart/form-data (it may carry a certificate).
+        Some((_, boundary)) => form_fields(&body, boundary.trim_matches('"')),
+        None => serde_json::from_slice(&body).unwrap_or_else(|_| json!({})),
+    };
+    // Method names are case-insensitive in the Bot API (teloxide sends `GetMe`).
+    match method.to_ascii_lowercase().as_str() {
+        "getme" => ok(json!({
             "id": BOT_ID, "is_bot": true, "first_name": "Destek", "username": BOT_USERNAME,
             "can_join_groups": true, "can_read_all_group_messages": false,
-            "supports_inline_queries": false,
+            "supports_inline_queries": false, "can_connect_to_business": false,
+            "has_main_web_app": false,
         })),
-        "getUpdates" => get_updates(&inner, &req).await,
-        "sendMessage" => send_message(&inner, &req),
-        "answerCallbackQuery" => {
-            let id = req["callback_query_id"].as_str().unwrap_or_default().to_owned();
+        "getupdates" => get_updates(&inner, &req).await,
+        "sendmessage" => send_message(&inner, &req),
+        "answercallbackquery" => {
+            let id = req["callback_query_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             inner.rec.lock().expect("fake state").answered.push(id);
             ok(json!(true))
         }
-        "setWebhook" => {
+        "setwebhook" => {
             let url = req["url"].as_str().unwrap_or_default().to_owned();
             let secret = req["secret_token"].as_str().map(str::to_owned);
             inner.rec.lock().expect("fake state").webhook = Some((url, secret));
             ok(json!(true))
         }
-        "deleteWebhook" => {
+        "deletewebhook" => {
             let mut r = inner.rec.lock().expect("fake state");
             r.webhook = None;
             r.webhook_deleted = true;
@@ -263,7 +262,8 @@ async fn get_updates(inner: &Inner, req: &Value) -> Response {
 
 fn send_message(inner: &Inner, req: &Value) -> Response {
     let Some(chat_id) = req["chat_id"].as_i64() else {
-        let body = json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+        let body =
+            json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
     let mut r = inner.rec.lock().expect("fake state");
@@ -284,8 +284,12 @@ fn send_message(inner: &Inner, req: &Value) -> Response {
     } else {
         json!({"id": chat_id, "type": "private", "first_name": "Customer"})
     };
+    // A date of 0 would mark the message inaccessible in callback queries.
+    let date = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
     let mut message = json!({
-        "message_id": message_id, "date": 0, "chat": chat,
+        "message_id": message_id, "date": date, "chat": chat,
         "from": {"id": BOT_ID, "is_bot": true, "first_name": "Destek", "username": BOT_USERNAME},
         "text": req["text"],
     });
@@ -301,4 +305,25 @@ fn send_message(inner: &Inner, req: &Value) -> Response {
         at: Instant::now(),
     });
     ok(message)
+}
+
+/// The text fields of a multipart/form-data body, as a JSON object.
+fn form_fields(body: &[u8], boundary: &str) -> Value {
+    let body = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.trim_end_matches("\r\n").to_owned();
+        fields.insert(name.to_owned(), Value::String(value));
+    }
+    Value::Object(fields)
 }
