@@ -74,3 +74,42 @@ fn embedded_pack_is_the_repository_pack() {
         .collect();
     assert_eq!(on_disk, embedded);
 }
+
+fn accuracy(file: &Path) -> Option<destek::eval::EvalReport> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let items = destek::eval::parse_lines(&text).expect("labelled lines");
+    Some(destek::eval::evaluate(&bot(), &items))
+}
+
+#[test]
+fn the_public_dev_set_scores_at_least_97_percent_in_each_language() {
+    let file = Path::new("../shared/examples/messages.jsonl");
+    let Some(report) = accuracy(file) else {
+        assert!(
+            std::env::var_os("DESTEK_REQUIRE_ALL").is_none(),
+            "{} is missing",
+            file.display()
+        );
+        eprintln!(
+            "SKIPPED: {} not found beside the repository",
+            file.display()
+        );
+        return;
+    };
+    for (lang, t) in &report.per_lang {
+        assert!(
+            t.accuracy >= 0.97,
+            "{lang}: {:.1}%\n{}",
+            t.accuracy * 100.0,
+            report.to_text()
+        );
+    }
+}
+
+/// Messages written independently of the pack and never used to tune it: a floor, so a
+/// change that makes the bot understand fewer real messages fails here.
+#[test]
+fn held_out_messages_do_not_regress() {
+    let report = accuracy(Path::new("tests/eval/holdout.jsonl")).expect("tests/eval/holdout.jsonl");
+    assert!(report.accuracy >= 0.72, "{}", report.to_text());
+}
