@@ -113,6 +113,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Orders {
             command: OrdersCommand::Import { file },
         } => {
+            if config.postgres_url().is_some() {
+                return Err("with a PostgreSQL store the orders come from orders.source http or memory; there is no order database to import into".into());
+            }
             let db = config.sqlite_path();
             let orders = crate::orders::sqlite::SqliteOrders::open(&db)
                 .map_err(|e| format!("{}: {e}", db.display()))?;
@@ -187,16 +190,13 @@ fn handoffs(
     all: bool,
     command: Option<HandoffsCommand>,
 ) -> Result<ExitCode, String> {
-    use crate::store::Store;
-    let db = config.sqlite_path();
-    let store = crate::store::sqlite::SqliteStore::open(&db)
-        .map_err(|e| format!("{}: {e}", db.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let store = crate::server::open_store(config).await?;
         if let Some(HandoffsCommand::Retry { id }) = command {
             let n = store
                 .retry_deliveries(id.as_deref())

@@ -139,7 +139,7 @@ impl std::fmt::Debug for Config {
             .field("default_lang", &self.default_lang)
             .field("intents_dir", &self.intents_dir)
             .field("flows_dir", &self.flows_dir)
-            .field("storage_url", &self.storage_url)
+            .field("storage_url", &redact_url(&self.storage_url))
             .field("bind", &self.bind)
             .field("allowed_origins", &self.allowed_origins)
             .field("agent_token", &self.agent_token.as_ref().map(|_| "<set>"))
@@ -169,6 +169,29 @@ impl Default for Config {
             json_logs: false,
             telegram: None,
         }
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// A storage URL fit for logs: the password of `scheme://user:password@host` and any
+/// `password=` parameter replaced.
+pub fn redact_url(url: &str) -> String {
+    if url.contains("password=") {
+        return "<a URL with a password>".into();
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -286,10 +309,30 @@ impl Config {
             c.shop = shop;
         }
         let storage = raw.storage.unwrap_or_default();
-        if let Some(url) = env("STORAGE_URL").or(storage.url) {
-            if !url.starts_with("sqlite://") {
+        let env_url = env("STORAGE_URL");
+        let from_env = env_url.is_some();
+        if let Some(url) = env_url.or(storage.url) {
+            if is_postgres(&url) {
+                let parsed = url.parse::<tokio_postgres::Config>().map_err(|e| {
+                    format!(
+                        "storage.url: `{}`: {}",
+                        redact_url(&url),
+                        crate::store::postgres::error_text(&e)
+                    )
+                })?;
+                if parsed.get_password().is_some() && !from_env {
+                    return Err(
+                        "storage.url: the database password is a secret and is not read \
+                                from the configuration file: put the whole URL in \
+                                DESTEK_STORAGE_URL"
+                            .into(),
+                    );
+                }
+            } else if !url.starts_with("sqlite://") {
                 return Err(format!(
-                    "storage.url: `{url}` is not supported here (use sqlite://PATH)"
+                    "storage.url: `{}` is not supported (use sqlite://PATH or \
+                     postgres://USER@HOST:PORT/DATABASE)",
+                    redact_url(&url)
                 ));
             }
             c.storage_url = url;
@@ -409,6 +452,14 @@ impl Config {
                 ));
             }
         };
+        if c.postgres_url().is_some() && c.orders == OrdersSource::Sqlite {
+            return Err(
+                "orders.source: with a PostgreSQL storage.url there is no SQLite file \
+                        for orders: set orders.source to http (the shop's API) or memory \
+                        (demo orders)"
+                    .into(),
+            );
+        }
         c.telegram = telegram(raw.telegram.unwrap_or_default(), &env)?;
         Ok(c)
     }
@@ -421,6 +472,11 @@ impl Config {
         }
     }
 
+    /// The PostgreSQL URL of `storage.url`, when the store is PostgreSQL.
+    pub fn postgres_url(&self) -> Option<&str> {
+        is_postgres(&self.storage_url).then_some(self.storage_url.as_str())
+    }
+
     /// The SQLite file of `storage.url`.
     pub fn sqlite_path(&self) -> PathBuf {
         PathBuf::from(
@@ -428,5 +484,24 @@ impl Config {
                 .strip_prefix("sqlite://")
                 .unwrap_or(&self.storage_url),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn storage_urls_are_redacted_for_logs() {
+        assert_eq!(
+            redact_url("postgres://destek:hunter2@db:5432/destek"),
+            "postgres://destek:***@db:5432/destek"
+        );
+        assert_eq!(
+            redact_url("postgres://destek@db/destek"),
+            "postgres://destek@db/destek"
+        );
+        assert_eq!(redact_url("sqlite://destek.db"), "sqlite://destek.db");
+        assert!(!redact_url("postgres://db/destek?password=x").contains('x'));
     }
 }

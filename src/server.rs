@@ -6,18 +6,41 @@ use crate::config::{Config, OrdersSource};
 use crate::orders::http::{HttpOrders, HttpOrdersConfig};
 use crate::orders::sqlite::SqliteOrders;
 use crate::orders::{InMemoryOrders, OrderBackend, today_utc};
+use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::web::{self, AppState, WebSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Opens the store `storage.url` names: PostgreSQL (migrated on connect) or the SQLite
+/// file.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    match config.postgres_url() {
+        Some(url) => {
+            let store = PgStore::connect(url)
+                .await
+                .map_err(|e| format!("{}: {e}", crate::config::redact_url(url)))?;
+            Ok(store)
+        }
+        None => {
+            let db = config.sqlite_path();
+            let store = SqliteStore::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+            Ok(store)
+        }
+    }
+}
+
 /// Builds everything `serve` needs from the configuration.
-pub fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
-    let db = config.sqlite_path();
-    let store = SqliteStore::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
+    let store = open_store(config).await?;
     let orders: Arc<dyn OrderBackend> = match &config.orders {
         OrdersSource::Sqlite => {
+            if config.postgres_url().is_some() {
+                return Err("orders.source sqlite needs a sqlite:// storage.url".into());
+            }
+            let db = config.sqlite_path();
             let orders = SqliteOrders::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
             let seeded = orders
                 .seed_demo_if_empty(today_utc())
@@ -66,7 +89,7 @@ fn pack_source(config: &Config) -> Option<web::reload::PackSource> {
 }
 
 pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
-    let state = state(&config, bot)?;
+    let state = state(&config, bot).await?;
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

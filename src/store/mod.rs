@@ -4,6 +4,7 @@
 //! committed before the turn runs, and the turn's replies and new state are committed
 //! before they are sent, so a process killed at any moment loses nothing it acknowledged.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::dialogue::{Conversation, ReplyButton};

@@ -1,0 +1,151 @@
+//! destek's side of the engine comparison (`bash bench/run.sh` runs it; see BENCHMARKS.md).
+//!
+//! ```text
+//! DESTEK_COMPARE_PACK=intents_500.yaml DESTEK_COMPARE_MESSAGES=messages_500.tsv \
+//!     cargo bench --bench compare
+//! ```
+//!
+//! (or the two paths as arguments). Compiles the embedded default pack plus the generated
+//! intents file with the public API (`pack::compile`), classifies every message with
+//! `engine::classify` (normalise + match, what every turn does before the dialogue), and
+//! prints one JSON line: messages/s, p50/p99 latency per message, peak RSS (VmHWM) and
+//! accuracy on the planted triggers, overall and per variant.
+//!
+//! The messages file has one `planted_intent<TAB>variant<TAB>message` per line
+//! (`bench/gen.py`). Throughput comes from whole passes over all messages, repeated for at
+//! least `DESTEK_COMPARE_SECONDS` (default 2) and at most 200 passes; latency from one more
+//! pass timing each message on its own.
+
+use destek::engine;
+use destek::matcher::Decision;
+use destek::pack::{self, Source};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let pack_path = std::env::var("DESTEK_COMPARE_PACK")
+        .ok()
+        .or_else(|| args.next())
+        .expect("DESTEK_COMPARE_PACK or a first argument: the generated intents YAML");
+    let messages_path = std::env::var("DESTEK_COMPARE_MESSAGES")
+        .ok()
+        .or_else(|| args.next())
+        .expect("DESTEK_COMPARE_MESSAGES or a second argument: the messages TSV");
+    let min_seconds: f64 = std::env::var("DESTEK_COMPARE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let n: usize = std::env::var("DESTEK_COMPARE_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+
+    let text = std::fs::read_to_string(&pack_path).expect("read the intents file");
+    let raw = std::fs::read_to_string(&messages_path).expect("read the messages file");
+    let messages: Vec<(&str, &str, &str)> = raw
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut it = l.splitn(3, '\t');
+            let planted = it.next().unwrap_or_default();
+            let variant = it.next().unwrap_or_default();
+            let msg = it.next().expect("planted<TAB>variant<TAB>message");
+            (planted, variant, msg)
+        })
+        .collect();
+
+    let mut sources: Vec<Source> = pack::embedded();
+    sources.push(Source {
+        path: "intents/synthetic.yaml".into(),
+        text,
+    });
+    let t0 = Instant::now();
+    let compiled = pack::compile(&sources, &pack::Options::default());
+    let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let Some(bot) = compiled.bot else {
+        for d in &compiled.diagnostics {
+            eprintln!("{d}");
+        }
+        panic!("the synthetic pack does not compile");
+    };
+    drop(sources);
+
+    // Accuracy (and warm-up): the chosen intent must be the planted one.
+    let mut right: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut shown = 0;
+    for (planted, variant, msg) in &messages {
+        let (_, c) = engine::classify(&bot, msg);
+        let got = match c.decision {
+            Decision::Intent(i) => bot.intents[i].id.as_str(),
+            Decision::Clarify(..) => "(clarify)",
+            Decision::None => "out_of_scope",
+        };
+        let e = right.entry(variant).or_default();
+        e.1 += 1;
+        if got == *planted {
+            e.0 += 1;
+        } else if shown < 5 {
+            shown += 1;
+            eprintln!("compare: miss: {msg:?}: planted {planted}, got {got}");
+        }
+    }
+    let correct: usize = right.values().map(|v| v.0).sum();
+
+    // Throughput: whole passes, bounded in time and count.
+    let started = Instant::now();
+    let mut passes = 0u32;
+    while passes < 200 && (passes < 1 || started.elapsed().as_secs_f64() < min_seconds) {
+        for (_, _, msg) in &messages {
+            black_box(engine::classify(&bot, black_box(msg)));
+        }
+        passes += 1;
+    }
+    let elapsed = started.elapsed();
+    let per_s = (messages.len() as f64 * f64::from(passes)) / elapsed.as_secs_f64();
+
+    // Latency: one more pass, each message timed on its own.
+    let mut lat: Vec<Duration> = Vec::with_capacity(messages.len());
+    for (_, _, msg) in &messages {
+        let t = Instant::now();
+        black_box(engine::classify(&bot, black_box(msg)));
+        lat.push(t.elapsed());
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+        lat[i].as_secs_f64() * 1e6
+    };
+
+    let by_variant: Vec<String> = right
+        .iter()
+        .map(|(v, (ok, all))| format!("\"{v}\":{:.4}", *ok as f64 / *all as f64))
+        .collect();
+    println!(
+        "{{\"engine\":\"destek\",\"n\":{n},\"intents\":{},\"messages\":{},\"passes\":{passes},\
+         \"msgs_per_s\":{per_s:.0},\"p50_us\":{:.2},\"p99_us\":{:.2},\"peak_rss_mib\":{:.1},\
+         \"accuracy\":{:.4},\"accuracy_by_variant\":{{{}}},\"load_ms\":{compile_ms:.1},\
+         \"sampled\":false}}",
+        bot.intents.len(),
+        messages.len(),
+        pct(0.50),
+        pct(0.99),
+        peak_rss_mib(),
+        correct as f64 / messages.len() as f64,
+        by_variant.join(","),
+    );
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
