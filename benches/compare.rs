@@ -15,6 +15,11 @@
 //! (`bench/gen.py`). Throughput comes from whole passes over all messages, repeated for at
 //! least `DESTEK_COMPARE_SECONDS` (default 2) and at most 200 passes; latency from one more
 //! pass timing each message on its own.
+//!
+//! `DESTEK_COMPARE_PROFILE_TURNS=k` instead runs `k` full turns (`engine::turn`, default
+//! pack, fresh conversation, in-memory orders) over a fixed mix of messages inside
+//! `profile_turns`, for a profiler: `valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect='*profile_turns*' target/release/deps/compare-…` (BENCHMARKS.md).
 
 use destek::engine;
 use destek::matcher::Decision;
@@ -24,6 +29,23 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn main() {
+    if let Some(k) = std::env::var("DESTEK_COMPARE_PROFILE_TURNS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        let bot = pack::compile(&pack::embedded(), &pack::Options::default())
+            .bot
+            .expect("the default pack compiles");
+        let t = Instant::now();
+        let replies = profile_turns(&bot, k);
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{{\"turns\":{k},\"replies\":{replies},\"turns_per_s\":{:.0},\"mean_us\":{:.2}}}",
+            k as f64 / s,
+            s * 1e6 / k as f64
+        );
+        return;
+    }
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let pack_path = std::env::var("DESTEK_COMPARE_PACK")
         .ok()
@@ -135,6 +157,48 @@ fn main() {
         correct as f64 / messages.len() as f64,
         by_variant.join(","),
     );
+}
+
+/// `k` full turns, each on a fresh conversation, cycling through a mix of messages.
+#[inline(never)]
+fn profile_turns(bot: &destek::Bot, k: usize) -> usize {
+    use destek::dialogue::{Conversation, Input};
+    use destek::orders::{InMemoryOrders, today_utc};
+    const MIX: &[&str] = &[
+        "hello",
+        "where is my order",
+        "SİPARİŞİM NEREDE? SİPARİŞ NO 48213977",
+        "سفارشم کجاست؟",
+        "how much is shipping",
+        "kargom ne zaman gelir",
+    ];
+    let orders = InMemoryOrders::demo(today_utc());
+    let limiter = engine::VerifyLimiter::default();
+    let inputs: Vec<Input> = MIX.iter().map(|m| Input::text(*m)).collect();
+    let mut replies = 0;
+    for i in 0..k {
+        let mut conv = Conversation::default();
+        let out = ready(engine::turn(
+            bot,
+            &mut conv,
+            black_box(&inputs[i % inputs.len()]),
+            &orders,
+            &limiter,
+        ));
+        replies += black_box(out).replies.len();
+    }
+    replies
+}
+
+/// The in-memory backend answers at once, so one poll finishes a turn.
+fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB.
