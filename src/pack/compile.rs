@@ -895,6 +895,13 @@ impl<'p> Compiler<'_, 'p> {
                         );
                         continue;
                     }
+                    if unicode_word_boundaries(&pat.value.regex.value) {
+                        self.d.warn(
+                            p.path,
+                            pat.value.regex.referenced,
+                            "pattern uses a Unicode `\\b`, which makes every message much slower to match; use `(?-u:\\b)` for Latin words or `\\s` between words",
+                        );
+                    }
                     patterns.push(PatternSpec {
                         intent: n,
                         regex: pat.value.regex.value.clone(),
@@ -1018,6 +1025,12 @@ impl<'p> Compiler<'_, 'p> {
             }
         }
     }
+}
+
+/// Whether a pattern has a `\b` outside `(?-u:\b)`: Unicode word boundaries keep the regex
+/// set from its fast automaton.
+fn unicode_word_boundaries(pattern: &str) -> bool {
+    pattern.matches("\\b").count() > pattern.matches("(?-u:\\b)").count()
 }
 
 /// A regex error on one line: the parser's last line says what is wrong.
