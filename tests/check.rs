@@ -221,3 +221,24 @@ fn the_check_command_prints_locations_and_exits_1() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_pattern_with_a_unicode_word_boundary_is_a_warning() {
+    let more = r#"
+intents:
+  - id: slow
+    answer: hello
+    keywords: {tr: [yavas], fa: [کند], en: [slow]}
+    patterns:
+      - {regex: "(?i)\\bslow\\b"}
+      - {regex: "(?i)(?-u:\\b)fast(?-u:\\b)"}
+"#;
+    let (ok, lines) = check(&[src("intents/base.yaml", BASE), src("intents/more.yaml", more)]);
+    assert!(ok, "{lines:?}");
+    assert_has(&lines, "intents/more.yaml:7:17: warning: pattern uses a Unicode `\\b`");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("Unicode `\\b`")).count(),
+        1,
+        "{lines:?}"
+    );
+}
