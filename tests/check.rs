@@ -233,9 +233,15 @@ intents:
       - {regex: "(?i)\\bslow\\b"}
       - {regex: "(?i)(?-u:\\b)fast(?-u:\\b)"}
 "#;
-    let (ok, lines) = check(&[src("intents/base.yaml", BASE), src("intents/more.yaml", more)]);
+    let (ok, lines) = check(&[
+        src("intents/base.yaml", BASE),
+        src("intents/more.yaml", more),
+    ]);
     assert!(ok, "{lines:?}");
-    assert_has(&lines, "intents/more.yaml:7:17: warning: pattern uses a Unicode `\\b`");
+    assert_has(
+        &lines,
+        "intents/more.yaml:7:17: warning: pattern uses a Unicode `\\b`",
+    );
     assert_eq!(
         lines.iter().filter(|l| l.contains("Unicode `\\b`")).count(),
         1,
