@@ -110,7 +110,7 @@ for r in sorted(rows, key=lambda r: (r["n"], r["engine"] != "destek", r["engine"
     ratio = "" if r["engine"] == "destek" or not d else f"{d['msgs_per_s'] / r['msgs_per_s']:,.0f}×"
     measured = f"{r['messages']:,}" + ("" if r["messages"] >= total else f" of {total:,} (budget)")
     plain = r.get("accuracy_by_variant", {}).get("plain")
-    print(f"| {r['engine']} | {r['n']:,} | {measured} | {r['msgs_per_s']:,.0f} | {fmt_us(r['p50_us'])} "
+    print(f"| {r['engine']} | {r['n']:,} | {measured} | {r['msgs_per_s']:,.{0 if r['msgs_per_s'] >= 100 else 1}f} | {fmt_us(r['p50_us'])} "
           f"| {fmt_us(r['p99_us'])} | {r['peak_rss_mib']:,.0f} MiB | {100 * r['accuracy']:.1f}% "
           f"| {'' if plain is None else f'{100 * plain:.1f}%'} | {ratio} |")
     if r["engine"] != "destek" and d and r["n"] in (500, 5000):

@@ -174,7 +174,12 @@ fn profile_turns(bot: &destek::Bot, k: usize) -> usize {
     ];
     let orders = InMemoryOrders::demo(today_utc());
     let limiter = engine::VerifyLimiter::default();
-    let inputs: Vec<Input> = MIX.iter().map(|m| Input::text(*m)).collect();
+    // DESTEK_COMPARE_PROFILE_TEXT: profile one message instead of the mix.
+    let one = std::env::var("DESTEK_COMPARE_PROFILE_TEXT").ok();
+    let inputs: Vec<Input> = match &one {
+        Some(text) => vec![Input::text(text.as_str())],
+        None => MIX.iter().map(|m| Input::text(*m)).collect(),
+    };
     let mut replies = 0;
     for i in 0..k {
         let mut conv = Conversation::default();
