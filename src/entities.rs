@@ -438,6 +438,10 @@ impl Token<'_> {
 
 fn order_tokens(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
+    // Every order number has a digit (ASCII by now); most messages have none.
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return tokens;
+    }
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         if !(c.is_alphanumeric() || c == '-') {
