@@ -277,7 +277,14 @@ fn check(config: &Config) -> Result<ExitCode, String> {
 fn test(bot: &Bot, dir: &Path) -> Result<ExitCode, String> {
     let mut report = Report::default();
     convtest::check_examples(bot, &mut report);
-    let examples = report.passed + report.failures.len();
+    let examples = report.examples_recognised + report.example_misses.len();
+    for f in &report.example_misses {
+        print!("warning: not recognised: {f}");
+    }
+    println!(
+        "{} of {examples} intent examples recognised as their intent",
+        report.examples_recognised
+    );
     let mut files = 0;
     if dir.is_dir() {
         let sources = pack::read_dirs(&[dir]).map_err(|e| e.to_string())?;
@@ -292,7 +299,7 @@ fn test(bot: &Bot, dir: &Path) -> Result<ExitCode, String> {
         print!("{f}");
     }
     println!(
-        "{examples} intent examples and {files} conversation files: {} passed, {} failed",
+        "{files} conversation files: {} passed, {} failed",
         report.passed,
         report.failures.len()
     );
@@ -391,22 +398,61 @@ fn explain(bot: &Bot, text: &str) {
     class.hits.sort_by_key(|h| h.start);
     for h in &class.hits {
         println!(
-            "hit:         {:<18} {}{:<24} weight {:.2} at {}{}",
+            "hit:         {:<18} {}{:<24} weight {:.2} at {}{}{}",
             bot.intents[h.intent].id,
             if h.negative { "NOT " } else { "" },
             format!("\"{}\"", bot.matcher.evidence_text(h.evidence)),
             h.weight,
             h.start,
-            h.lang.map(|l| format!(" ({l})")).unwrap_or_default()
+            h.lang.map(|l| format!(" ({l})")).unwrap_or_default(),
+            if h.typo { " (after a typo fix)" } else { "" }
         );
     }
+    for c in &class.corrections {
+        println!("typo:        {} → {}", c.from, c.to);
+    }
+    println!(
+        "stems:       {}",
+        norm.folded
+            .split(' ')
+            .map(|w| crate::stem::stem(w).unwrap_or_else(|| w.to_owned()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let oos = bot.matcher.out_of_scope_class();
+    for n in bot.matcher.nearest_examples(&norm.folded, 5) {
+        let id = bot
+            .intents
+            .get(n.class)
+            .map_or(eval::OUT_OF_SCOPE, |i| i.id.as_str());
+        println!(
+            "example:     {:<18} {:.2}  \"{}\" ({})",
+            id, n.cosine, n.text, n.lang
+        );
+        debug_assert!(n.class <= oos);
+    }
+    println!("out of scope similarity {:.2}", class.out_of_scope);
     for s in &class.scores {
         println!(
-            "score:       {:<18} {:.2}{}",
+            "score:       {:<18} {:.2} = keywords {:.2} + examples {:.2} (similarity {:.2}) + entities {:.2}{}{}{}",
             bot.intents[s.intent].id,
             s.score,
+            s.keywords,
+            s.similarity,
+            s.cosine,
+            s.entity,
+            if s.decisive {
+                " (decisive keyword)"
+            } else {
+                ""
+            },
             if s.vetoed {
                 " (vetoed by a negative keyword)"
+            } else {
+                ""
+            },
+            if s.out_of_scope {
+                " (dropped: closer to the out-of-scope examples)"
             } else {
                 ""
             }

@@ -103,6 +103,11 @@ impl VerifyLimiter {
 /// Normalises and classifies a message without touching any conversation (`explain`, `eval`).
 pub fn classify(bot: &Bot, text: &str) -> (Normalised, Classification) {
     let n = normalise(text);
-    let c = bot.matcher.classify(&n);
+    let order_number = bot
+        .entities
+        .extract(&n, None)
+        .iter()
+        .any(|e| e.kind == crate::entities::EntityKind::OrderNumber);
+    let c = bot.matcher.classify_with(&n, order_number);
     (n, c)
 }

@@ -35,8 +35,11 @@ pub mod orders;
 pub mod pack;
 pub mod server;
 pub mod shop;
+pub mod similarity;
+pub mod stem;
 pub mod store;
 pub mod telegram;
+pub mod typo;
 pub mod web;
 
 pub use bot::Bot;

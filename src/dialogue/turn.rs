@@ -114,8 +114,9 @@ impl<'a> Turn<'a> {
                 return t;
             }
             let norm = normalise(text);
-            let class = bot.matcher.classify(&norm);
             let entities = bot.entities.extract(&norm, t.expecting());
+            let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
+            let class = bot.matcher.classify_with(&norm, order_number);
             t.message = Some(Message {
                 text: text.clone(),
                 norm,
@@ -218,6 +219,9 @@ impl<'a> Turn<'a> {
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
         if waiting {
             if self.answers_waiting_step(decision) {
+                // An answer to the question asked ("48213977", "sipariş no 48213977"), not a
+                // new request, even when it reads like one of the flow's own intent.
+                self.out.intent = None;
                 return;
             }
             match decision {

@@ -6,12 +6,12 @@ use super::Source;
 use super::diag::{Diagnostic, Diagnostics, yaml_message};
 use super::raw::{self, PerLang, S};
 use crate::bot::{
-    ActionKind, Bot, Button, Flow, Intent, ORDER_VARIABLES, Route, SYSTEM_TEMPLATES, SlotKind,
-    Step, StepKind, Template,
+    ActionKind, Bot, Button, Flow, Intent, ORDER_VARIABLES, SYSTEM_TEMPLATES, SlotKind, Step,
+    StepKind, Template,
 };
 use crate::entities::{EntityExtractor, EntityKind, EntityRules};
 use crate::lang::Lang;
-use crate::matcher::{KeywordSpec, Matcher, PatternSpec};
+use crate::matcher::Matcher;
 use crate::normalise::fold;
 use crate::shop::{SHOP_VARIABLES, Shop};
 use serde_saphyr::Location;
@@ -38,9 +38,9 @@ const DEFAULT_ORDER_FORMATS: &[&str] = &[
     "[A-Z]{2,4}-[0-9]{4}-[0-9]{3,8}",
 ];
 
-struct Parsed<'a> {
-    path: &'a str,
-    file: raw::File,
+pub(super) struct Parsed<'a> {
+    pub(super) path: &'a str,
+    pub(super) file: raw::File,
 }
 
 /// What a pack is compiled against besides its own files.
@@ -82,17 +82,17 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     }
 }
 
-struct Compiler<'a, 'p> {
-    d: &'a mut Diagnostics,
-    parsed: &'p [Parsed<'p>],
+pub(super) struct Compiler<'a, 'p> {
+    pub(super) d: &'a mut Diagnostics,
+    pub(super) parsed: &'p [Parsed<'p>],
 }
 
 /// Where something was defined, for "first defined at" messages.
-fn at(path: &str, loc: Location) -> String {
+pub(super) fn at(path: &str, loc: Location) -> String {
     format!("{}:{}:{}", path, loc.line(), loc.column())
 }
 
-fn per_lang<T>(p: &PerLang<T>) -> [(Lang, Option<&S<T>>); 3] {
+pub(super) fn per_lang<T>(p: &PerLang<T>) -> [(Lang, Option<&S<T>>); 3] {
     [
         (Lang::Tr, p.tr.as_ref()),
         (Lang::Fa, p.fa.as_ref()),
@@ -107,14 +107,20 @@ impl<'p> Compiler<'_, 'p> {
         let slot_names = self.slot_names();
         self.check_template_variables(&slot_names);
         let (flows, flow_index) = self.flows(&templates);
-        let (intents, intent_index, keywords, patterns, pattern_at) =
-            self.intents(&templates, &flow_index);
+        let (intents, intent_index, mut spec, pattern_at) = self.intents(&templates, &flow_index);
         self.check_system_templates(&templates);
-        let (threshold, ambiguity, yes, no) = self.matching();
+        let (tuning, yes, no) = self.matching();
+        self.out_of_scope(&mut spec);
+        spec.known_words.extend(
+            yes.iter()
+                .chain(&no)
+                .flat_map(|w| w.split(' '))
+                .map(str::to_owned),
+        );
         let entities = self.entities()?;
 
-        let priorities = intents.iter().map(|i: &Intent| i.priority).collect();
-        let matcher = match Matcher::new(&keywords, &patterns, priorities, threshold, ambiguity) {
+        spec.priorities = intents.iter().map(|i: &Intent| i.priority).collect();
+        let matcher = match Matcher::new(spec, tuning) {
             Ok(m) => m,
             Err((i, e)) => {
                 let (path, loc) = pattern_at
@@ -267,7 +273,7 @@ impl<'p> Compiler<'_, 'p> {
         }
     }
 
-    fn check_template(
+    pub(super) fn check_template(
         &mut self,
         templates: &HashMap<String, Option<Template>>,
         path: &str,
@@ -723,260 +729,6 @@ impl<'p> Compiler<'_, 'p> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn intents(
-        &mut self,
-        templates: &HashMap<String, Option<Template>>,
-        flows: &HashMap<String, usize>,
-    ) -> (
-        Vec<Intent>,
-        HashMap<String, usize>,
-        Vec<KeywordSpec>,
-        Vec<PatternSpec>,
-        Vec<(&'p str, Location)>,
-    ) {
-        let mut intents = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut first: HashMap<String, String> = HashMap::new();
-        let mut keywords = Vec::new();
-        let mut patterns = Vec::new();
-        let mut pattern_at = Vec::new();
-        // Folded positive keyword → (intent id, where), to warn about overlaps.
-        let mut keyword_owner: HashMap<String, (String, String)> = HashMap::new();
-        for p in self.parsed {
-            for raw_intent in &p.file.intents {
-                let r = &raw_intent.value;
-                let id = &r.id;
-                if id.value == "out_of_scope" {
-                    self.d.error(
-                        p.path,
-                        id.referenced,
-                        "`out_of_scope` is the fallback, said with template `fallback`; it cannot be an intent",
-                    );
-                    continue;
-                }
-                if let Some(prev) = first.get(&id.value) {
-                    self.d.error(
-                        p.path,
-                        id.referenced,
-                        format!("duplicate intent `{}` (first defined at {prev})", id.value),
-                    );
-                    continue;
-                }
-                first.insert(id.value.clone(), at(p.path, id.referenced));
-                let n = intents.len();
-                let route = match (&r.answer, &r.flow, &r.handoff) {
-                    (answer, None, Some(reason)) => Route::Handoff {
-                        reason: reason.value.clone(),
-                        answer: answer
-                            .as_ref()
-                            .map(|a| self.check_template(templates, p.path, a)),
-                    },
-                    (Some(a), None, None) => {
-                        Route::Answer(self.check_template(templates, p.path, a))
-                    }
-                    (None, Some(f), None) => match flows.get(&f.value) {
-                        Some(&i) => Route::Flow(i),
-                        None => {
-                            self.d
-                                .error(p.path, f.referenced, format!("no flow `{}`", f.value));
-                            Route::Answer(String::new())
-                        }
-                    },
-                    (None, None, None) => {
-                        self.d.error(
-                            p.path,
-                            id.referenced,
-                            format!("intent `{}` needs `answer`, `flow` or `handoff`", id.value),
-                        );
-                        Route::Answer(String::new())
-                    }
-                    _ => {
-                        self.d.error(
-                            p.path,
-                            id.referenced,
-                            format!(
-                                "intent `{}` may have `flow`, or `answer`, or `handoff` (with an optional `answer`), not several",
-                                id.value
-                            ),
-                        );
-                        Route::Answer(String::new())
-                    }
-                };
-                let mut label: [Option<String>; 3] = Default::default();
-                if let Some(l) = &r.label {
-                    for (lang, v) in per_lang(l) {
-                        label[lang.index()] = v.map(|v| v.value.clone());
-                        if v.is_none() {
-                            self.d.warn(
-                                p.path,
-                                id.referenced,
-                                format!("intent `{}` has no `{lang}` label", id.value),
-                            );
-                        }
-                    }
-                }
-                let mut any_keyword = false;
-                for (negative, set) in [(false, &r.keywords), (true, &r.negative)] {
-                    for (lang, list) in per_lang(set) {
-                        let Some(list) = list else {
-                            if !negative
-                                && (r.keywords.tr.is_some()
-                                    || r.keywords.en.is_some()
-                                    || r.keywords.fa.is_some())
-                            {
-                                self.d.warn(
-                                    p.path,
-                                    id.referenced,
-                                    format!("intent `{}` has no `{lang}` keywords", id.value),
-                                );
-                            }
-                            continue;
-                        };
-                        for k in &list.value {
-                            let text = fold(&k.value.text);
-                            if text.is_empty() {
-                                self.d.error(
-                                    p.path,
-                                    k.referenced,
-                                    format!("keyword `{}` is empty once normalised", k.value.text),
-                                );
-                                continue;
-                            }
-                            let weight = k.value.weight.unwrap_or(1.0);
-                            if !(weight.is_finite() && weight > 0.0) {
-                                self.d.error(
-                                    p.path,
-                                    k.referenced,
-                                    format!(
-                                        "keyword weight must be a positive number, not {weight}"
-                                    ),
-                                );
-                                continue;
-                            }
-                            if !negative {
-                                any_keyword = true;
-                                let here = at(p.path, k.referenced);
-                                match keyword_owner.get(&text) {
-                                    Some((owner, there)) if *owner != id.value => {
-                                        self.d.warn(
-                                            p.path,
-                                            k.referenced,
-                                            format!(
-                                                "keyword `{text}` is also a keyword of intent `{owner}` ({there})"
-                                            ),
-                                        );
-                                    }
-                                    Some(_) => {}
-                                    None => {
-                                        keyword_owner
-                                            .insert(text.clone(), (id.value.clone(), here));
-                                    }
-                                }
-                            }
-                            keywords.push(KeywordSpec {
-                                intent: n,
-                                text,
-                                weight,
-                                whole_word: k.value.whole_word,
-                                negative,
-                                lang,
-                            });
-                        }
-                    }
-                }
-                for pat in &r.patterns {
-                    any_keyword = true;
-                    if let Err(e) = regex::Regex::new(&pat.value.regex.value) {
-                        self.d.error(
-                            p.path,
-                            pat.value.regex.referenced,
-                            format!("regex does not compile: {}", regex_message(&e)),
-                        );
-                        continue;
-                    }
-                    if unicode_word_boundaries(&pat.value.regex.value) {
-                        self.d.warn(
-                            p.path,
-                            pat.value.regex.referenced,
-                            "pattern uses a Unicode `\\b`, which makes every message much slower to match; use `(?-u:\\b)` for Latin words or `\\s` between words",
-                        );
-                    }
-                    patterns.push(PatternSpec {
-                        intent: n,
-                        regex: pat.value.regex.value.clone(),
-                        weight: pat.value.weight,
-                    });
-                    pattern_at.push((p.path, pat.value.regex.referenced));
-                }
-                if !any_keyword {
-                    self.d.warn(
-                        p.path,
-                        id.referenced,
-                        format!("intent `{}` has no keywords or patterns: it can only be reached by a button", id.value),
-                    );
-                }
-                let mut examples = Vec::new();
-                for (lang, list) in per_lang(&r.examples) {
-                    for e in list.map(|l| l.value.as_slice()).unwrap_or_default() {
-                        examples.push((lang, e.value.clone()));
-                    }
-                }
-                index.insert(id.value.clone(), n);
-                intents.push(Intent {
-                    id: id.value.clone(),
-                    label,
-                    priority: r.priority,
-                    route,
-                    examples,
-                });
-            }
-        }
-        (intents, index, keywords, patterns, pattern_at)
-    }
-
-    fn matching(&mut self) -> (f32, f32, Vec<String>, Vec<String>) {
-        let mut found: Option<(&str, &S<raw::Matching>)> = None;
-        for p in self.parsed {
-            if let Some(m) = &p.file.matching {
-                if let Some((prev, prev_m)) = found {
-                    self.d.error(
-                        p.path,
-                        m.referenced,
-                        format!(
-                            "`matching` is set twice (first at {})",
-                            at(prev, prev_m.referenced)
-                        ),
-                    );
-                } else {
-                    found = Some((p.path, m));
-                }
-            }
-        }
-        let Some((path, m)) = found else {
-            return (DEFAULT_THRESHOLD, DEFAULT_AMBIGUITY, Vec::new(), Vec::new());
-        };
-        let m = &m.value;
-        let threshold = m.threshold.unwrap_or(DEFAULT_THRESHOLD);
-        let ambiguity = m.ambiguity.unwrap_or(DEFAULT_AMBIGUITY);
-        if !(threshold.is_finite() && threshold > 0.0 && (0.0..1.0).contains(&ambiguity)) {
-            self.d.error(
-                path,
-                Location::UNKNOWN,
-                "`matching.threshold` must be positive and `matching.ambiguity` in [0, 1)",
-            );
-        }
-        let words = |p: &PerLang<Vec<S<String>>>| {
-            per_lang(p)
-                .into_iter()
-                .flat_map(|(_, v)| v.map(|v| v.value.as_slice()).unwrap_or_default())
-                .map(|w| fold(&w.value))
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-        };
-        (threshold, ambiguity, words(&m.yes), words(&m.no))
-    }
-
     fn entities(&mut self) -> Option<EntityExtractor> {
         let mut rules = EntityRules::default();
         let mut format_at: Vec<(&str, Location)> = Vec::new();
@@ -1029,12 +781,12 @@ impl<'p> Compiler<'_, 'p> {
 
 /// Whether a pattern has a `\b` outside `(?-u:\b)`: Unicode word boundaries keep the regex
 /// set from its fast automaton.
-fn unicode_word_boundaries(pattern: &str) -> bool {
+pub(super) fn unicode_word_boundaries(pattern: &str) -> bool {
     pattern.matches("\\b").count() > pattern.matches("(?-u:\\b)").count()
 }
 
 /// A regex error on one line: the parser's last line says what is wrong.
-fn regex_message(e: &regex::Error) -> String {
+pub(super) fn regex_message(e: &regex::Error) -> String {
     let text = e.to_string();
     text.lines()
         .rev()

@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod diag;
 mod embedded;
+mod intents;
 pub mod raw;
 
 pub use compile::{Compiled, Options, compile};

@@ -32,6 +32,22 @@ pub struct File {
     pub templates: Entries<S<String>, S<Template>>,
     pub matching: Option<S<Matching>>,
     pub entities: Option<S<Entities>>,
+    /// Messages that are no intent: evidence against every intent.
+    pub out_of_scope: Option<S<OutOfScope>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfScope {
+    #[serde(default)]
+    pub examples: PerLang<Vec<S<String>>>,
+}
+
+/// Evidence other than words: how much an entity in the message adds to an intent.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IntentEvidence {
+    pub order_number: Option<S<f32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +68,9 @@ pub struct Intent {
     pub patterns: Vec<S<Pattern>>,
     #[serde(default)]
     pub examples: PerLang<Vec<S<String>>>,
+    /// What an order number in the message adds to this intent.
+    #[serde(default)]
+    pub evidence: IntentEvidence,
     /// Reply with this template and stay idle.
     pub answer: Option<S<String>>,
     /// Start this flow.
@@ -66,6 +85,7 @@ pub struct Keyword {
     pub text: String,
     pub weight: Option<f32>,
     pub whole_word: bool,
+    pub decisive: bool,
 }
 
 impl<'de> Deserialize<'de> for Keyword {
@@ -74,13 +94,14 @@ impl<'de> Deserialize<'de> for Keyword {
         impl<'de> Visitor<'de> for V {
             type Value = Keyword;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a keyword string or {text, weight, whole_word}")
+                f.write_str("a keyword string or {text, weight, whole_word, decisive}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Keyword, E> {
                 Ok(Keyword {
                     text: v.to_owned(),
                     weight: None,
                     whole_word: false,
+                    decisive: false,
                 })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Keyword, E> {
@@ -94,6 +115,7 @@ impl<'de> Deserialize<'de> for Keyword {
                     text: String::new(),
                     weight: None,
                     whole_word: false,
+                    decisive: false,
                 };
                 let mut has_text = false;
                 while let Some(key) = map.next_key::<String>()? {
@@ -104,10 +126,11 @@ impl<'de> Deserialize<'de> for Keyword {
                         }
                         "weight" => k.weight = Some(map.next_value()?),
                         "whole_word" => k.whole_word = map.next_value()?,
+                        "decisive" => k.decisive = map.next_value()?,
                         other => {
                             return Err(de::Error::unknown_field(
                                 other,
-                                &["text", "weight", "whole_word"],
+                                &["text", "weight", "whole_word", "decisive"],
                             ));
                         }
                     }
@@ -143,11 +166,28 @@ pub struct Matching {
     /// When the runner-up scores at least `(1 - ambiguity)` of the best, on the same words,
     /// the bot asks which was meant.
     pub ambiguity: Option<f32>,
+    /// How the examples tier is weighed.
+    pub similarity: Option<Similarity>,
+    /// Out-of-scope examples closer than an intent's own by this much drop the intent.
+    pub out_of_scope_margin: Option<f32>,
+    /// Small talk gives way to a request with at least this score.
+    pub request_over_small_talk: Option<f32>,
+    /// Read unknown words as the keyword word they are one typo away from (default true).
+    pub typos: Option<bool>,
     /// Words that answer a yes/no confirmation.
     #[serde(default)]
     pub yes: PerLang<Vec<S<String>>>,
     #[serde(default)]
     pub no: PerLang<Vec<S<String>>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Similarity {
+    /// Score per unit of cosine similarity above `floor`.
+    pub weight: Option<f32>,
+    /// Cosine similarity below this is no evidence.
+    pub floor: Option<f32>,
 }
 
 #[derive(Debug, Deserialize, Default)]
