@@ -1,8 +1,9 @@
 //! Engine benchmarks: `cargo bench --bench engine`.
 //!
 //! - a full in-memory turn with the default pack (normalise, match, dialogue, demo orders);
-//! - normalise + match against 1,000 and 5,000 synthetic intents (~8 keywords each);
-//! - compiling 5,000 synthetic intents from YAML.
+//! - normalise + match (every tier: keywords, typos, examples) against 1,000 and 5,000
+//!   synthetic intents (8 keywords and 3 × 20 examples each);
+//! - compiling 5,000 synthetic intents with their examples from YAML.
 
 use destek::dialogue::{Conversation, Input};
 use destek::orders::InMemoryOrders;
@@ -59,8 +60,10 @@ fn word(rng: &mut Lcg) -> String {
     (0..n).map(|_| rng.pick(SYLLABLES)).collect()
 }
 
+const EXAMPLES_PER_LANG: usize = 20;
+
 /// A pack file with `n` intents of 8 distinct keywords each (as in a real pack, a keyword
-/// belongs to one intent), plus the keywords themselves.
+/// belongs to one intent) and 20 examples per language, plus the keywords themselves.
 fn synthetic(n: usize) -> (Source, Vec<String>) {
     let mut rng = Lcg(42);
     let mut yaml = String::from("intents:\n");
@@ -78,8 +81,18 @@ fn synthetic(n: usize) -> (Source, Vec<String>) {
         let en = kws[4..6].join(", ");
         let fa = kws[6..].join(", ");
         yaml += &format!(
-            "  - id: synthetic_{i}\n    answer: greeting\n    keywords: {{tr: [{tr}], fa: [{fa}], en: [{en}]}}\n"
+            "  - id: synthetic_{i}\n    answer: greeting\n    keywords: {{tr: [{tr}], fa: [{fa}], en: [{en}]}}\n    examples:\n"
         );
+        // 20 examples per language: one of the intent's keywords among other words.
+        for lang in ["tr", "fa", "en"] {
+            let examples: Vec<String> = (0..EXAMPLES_PER_LANG)
+                .map(|_| {
+                    let k = &kws[(rng.next() as usize) % kws.len()];
+                    format!("{} {k} {}", word(&mut rng), word(&mut rng))
+                })
+                .collect();
+            yaml += &format!("      {lang}: [{}]\n", examples.join(", "));
+        }
         all.extend(kws);
     }
     (

@@ -71,6 +71,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// After the report, explain every message the bot got wrong: the scores of each
+        /// tier and the nearest examples.
+        #[arg(long)]
+        explain_errors: bool,
     },
 }
 
@@ -146,7 +150,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             explain(&bot, &text.join(" "));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, json } => {
+        Command::Eval {
+            file,
+            json,
+            explain_errors,
+        } => {
             let bot = load(&config)?;
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -157,6 +165,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 println!("{v}");
             } else {
                 print!("{}", report.to_text());
+            }
+            if explain_errors {
+                for item in &items {
+                    let (got, _) = eval::predict(&bot, &item.text);
+                    if got != item.intent {
+                        println!("\n== expected {}, got {got}", item.intent);
+                        explain(&bot, &item.text);
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -243,6 +260,26 @@ fn handoffs(
     })
 }
 
+/// Examples that sit closer to another intent than to their own: the operator moves,
+/// rewrites or removes them (or adds a keyword). Returns how many were found.
+fn example_warnings(bot: &Bot) -> usize {
+    let misplaced = bot.matcher.misplaced_examples();
+    for (class, lang, text, other, own) in &misplaced {
+        let name = |c: usize| {
+            bot.intents
+                .get(c)
+                .map_or(eval::OUT_OF_SCOPE, |i| i.id.as_str())
+        };
+        println!(
+            "warning: example of `{}` ({lang}) \"{text}\" is closer to `{}` ({:.2}) than to its own intent ({own:.2})",
+            name(*class),
+            name(other.class),
+            other.cosine
+        );
+    }
+    misplaced.len()
+}
+
 fn check(config: &Config) -> Result<ExitCode, String> {
     let (sources, from) =
         pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
@@ -255,9 +292,10 @@ fn check(config: &Config) -> Result<ExitCode, String> {
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    let warnings = compiled.diagnostics.len() - errors;
+    let mut warnings = compiled.diagnostics.len() - errors;
     match &compiled.bot {
         Some(bot) => {
+            warnings += example_warnings(bot);
             println!(
                 "{from}: {} intents, {} flows, {} templates, {} keywords; {warnings} warnings",
                 bot.intents.len(),

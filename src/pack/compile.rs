@@ -51,12 +51,25 @@ pub struct Options {
     pub shop: Shop,
 }
 
+/// Most YAML nodes (and parser events) one pack file may hold: a file of 10,000 intents with
+/// their keywords and examples fits; a hostile file still meets a bound.
+pub const MAX_YAML_NODES: usize = 5_000_000;
+
+fn parse_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = MAX_YAML_NODES;
+    budget.max_events = 2 * MAX_YAML_NODES;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 /// Compiles a pack.
 pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     let mut d = Diagnostics::default();
     let mut parsed = Vec::with_capacity(sources.len());
     for src in sources {
-        match serde_saphyr::from_str::<raw::File>(&src.text) {
+        match serde_saphyr::from_str_with_options::<raw::File>(&src.text, parse_options()) {
             Ok(file) => parsed.push(Parsed {
                 path: &src.path,
                 file,

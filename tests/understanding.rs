@@ -1,0 +1,239 @@
+//! Understanding by more than exact keywords: examples as evidence, stems, typos, entities,
+//! out-of-scope examples and the small-talk rule — each on plain data a customer would type.
+
+use destek::engine::classify;
+use destek::lang::Lang;
+use destek::matcher::Decision;
+use destek::pack::{self, Source};
+use destek::{Bot, eval};
+
+const SYSTEM: &str = r#"
+templates:
+  ok: {tr: tamam, fa: باشه, en: ok}
+  fallback: {tr: a, fa: b, en: c}
+  clarify: {tr: "Hangisi?", fa: "کدام؟", en: "Which one: {intent_a} or {intent_b}?"}
+  handoff: {tr: a, fa: b, en: c}
+  handoff_waiting: {tr: a, fa: b, en: c}
+  backend_down: {tr: a, fa: b, en: c}
+  flow_restart: {tr: a, fa: b, en: c}
+  resume: {tr: a, fa: b, en: c}
+  message_too_long: {tr: a, fa: b, en: c}
+  not_text: {tr: a, fa: b, en: c}
+"#;
+
+fn compile(files: &[(&str, &str)]) -> Bot {
+    let mut sources = vec![Source {
+        path: "flows/system.yaml".into(),
+        text: SYSTEM.into(),
+    }];
+    sources.extend(files.iter().map(|(path, text)| Source {
+        path: (*path).into(),
+        text: (*text).into(),
+    }));
+    let c = pack::compile(&sources, &pack::Options::default());
+    let errors: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
+    c.bot.unwrap_or_else(|| panic!("{}", errors.join("\n")))
+}
+
+fn examples_only() -> Bot {
+    let text = std::fs::read_to_string("tests/packs/examples_only.yaml").expect("test pack");
+    compile(&[("intents/examples_only.yaml", &text)])
+}
+
+fn default_bot() -> Bot {
+    pack::compile(&pack::embedded(), &pack::Options::default())
+        .bot
+        .expect("the default pack compiles")
+}
+
+fn intent(bot: &Bot, text: &str) -> String {
+    eval::predict(bot, text).0
+}
+
+#[test]
+fn an_intent_with_only_examples_understands_paraphrases() {
+    let bot = examples_only();
+    for (text, want) in [
+        ("hey what time does your store open tomorrow", "store_hours"),
+        ("yarın mağazanız saat kaçta açık olacak", "store_hours"),
+        ("فردا فروشگاه از ساعت چند بازه", "store_hours"),
+        ("could you wrap it as a present for my mum", "gift_wrap"),
+        ("annem için hediye paketi yapar mısınız", "gift_wrap"),
+        ("لطفا برای تولد خواهرم کادوپیچش کنید", "gift_wrap"),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+}
+
+#[test]
+fn typos_and_inflected_forms_reach_an_intent_with_only_examples() {
+    let bot = examples_only();
+    for (text, want) in [
+        ("what tiem do yuo open tomorow", "store_hours"),
+        ("do u do gift wraping", "gift_wrap"),
+        // Turkish suffixes the examples never show, typed without Turkish letters.
+        (
+            "magazanizin calisma saatlerini ogrenebilir miyim",
+            "store_hours",
+        ),
+        ("HEDIYE PAKETLERINIZ UCRETLI MI", "gift_wrap"),
+        // Persian without the half-space, with Arabic yeh and kaf.
+        ("ساعت كاري فروشگاهتون چيه", "store_hours"),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+}
+
+#[test]
+fn a_message_closer_to_the_out_of_scope_examples_falls_back() {
+    let bot = examples_only();
+    for text in [
+        "tell me a joke please",
+        "kargo pantolon satiyor musunuz",
+        "who won the game last night",
+    ] {
+        assert_eq!(intent(&bot, text), eval::OUT_OF_SCOPE, "{text}");
+    }
+}
+
+#[test]
+fn plain_turkish_return_request_is_understood() {
+    // One keyword of weight 0.8 used to miss the threshold of 1.0.
+    let bot = default_bot();
+    for text in [
+        "iade etmek istiyorum",
+        "IADE ETMEK ISTIYORUM",
+        "iade etcem bunu",
+    ] {
+        assert_eq!(intent(&bot, text), "return_request", "{text}");
+    }
+}
+
+#[test]
+fn a_greeting_in_front_of_a_request_never_beats_the_request() {
+    let bot = default_bot();
+    for (text, want) in [
+        ("hello, when does order 55120 arrive", "order_status"),
+        (
+            "merhaba iyi günler, siparişimi iptal etmek istiyorum",
+            "cancel_order",
+        ),
+        ("سلام وقت بخیر، سفارشم کی میرسه", "order_status"),
+        (
+            "hi there, i was charged twice for one order",
+            "payment_problem",
+        ),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+    // A greeting alone is still a greeting.
+    for text in ["merhaba", "salam", "hello there"] {
+        assert_eq!(intent(&bot, text), "greeting", "{text}");
+    }
+}
+
+#[test]
+fn hard_negatives_stay_out_of_scope() {
+    let bot = default_bot();
+    for text in [
+        "kargo pantolon var mı",
+        "vergi iadesi nasıl alınır",
+        "cancel my netflix subscription",
+        "how do i return a library book",
+        "بلیط برگشت قطار مشهد دارید",
+    ] {
+        assert_eq!(intent(&bot, text), eval::OUT_OF_SCOPE, "{text}");
+    }
+}
+
+const KEYWORDS_ONLY: &str = r#"
+intents:
+  - id: refund
+    answer: ok
+    keywords: {en: [refund], tr: [geri ödeme], fa: [بازپرداخت]}
+  - id: tracking
+    answer: ok
+    keywords: {en: [tracking number], tr: [takip numarası], fa: [کد رهگیری]}
+"#;
+
+#[test]
+fn a_keyword_matches_with_one_typo_and_a_long_one_with_two() {
+    let bot = compile(&[("intents/test.yaml", KEYWORDS_ONLY)]);
+    for (text, want) in [
+        ("where is my refnud", "refund"),
+        ("my trackign number please", "tracking"),
+        ("my trakcing numbr", "tracking"),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+    let (_, c) = classify(&bot, "where is my refnud");
+    assert_eq!(c.corrections.len(), 1, "explain shows the correction");
+    assert_eq!(c.corrections[0].to, "refund");
+    // Too far from any keyword word to be read as one.
+    assert_eq!(intent(&bot, "where is my fnuder"), eval::OUT_OF_SCOPE);
+}
+
+#[test]
+fn a_word_the_pack_knows_is_never_read_as_a_typo() {
+    let pack = r#"
+intents:
+  - id: cargo
+    answer: ok
+    keywords: {tr: [kargom]}
+  - id: crow
+    answer: ok
+    keywords: {tr: [karga]}
+"#;
+    let bot = compile(&[("intents/test.yaml", pack)]);
+    assert_eq!(intent(&bot, "karga"), "crow");
+    assert_eq!(intent(&bot, "kargom"), "cargo");
+}
+
+#[test]
+fn a_decisive_keyword_wins_over_examples_and_weights() {
+    let pack = r#"
+intents:
+  - id: broken
+    answer: ok
+    priority: 0
+    keywords: {en: [{text: in pieces, decisive: true}]}
+  - id: returns
+    answer: ok
+    keywords: {en: [return, send back, {text: want to return, weight: 2}]}
+    examples: {en: [i want to return it, how do i send it back, can i return this]}
+"#;
+    let bot = compile(&[("intents/test.yaml", pack)]);
+    assert_eq!(
+        intent(&bot, "it came in pieces and i want to return it"),
+        "broken"
+    );
+    assert_eq!(intent(&bot, "i want to return it"), "returns");
+}
+
+#[test]
+fn an_order_number_raises_the_intents_that_need_one() {
+    let bot = default_bot();
+    let (_, with) = classify(&bot, "what about 48213977");
+    let (_, without) = classify(&bot, "what about it");
+    let order = bot.intents.iter().position(|i| i.id == "order_status");
+    let entity = |c: &destek::matcher::Classification| {
+        c.scores
+            .iter()
+            .find(|s| Some(s.intent) == order)
+            .map_or(0.0, |s| s.entity)
+    };
+    assert!(entity(&with) > 0.0 || with.decision == Decision::None);
+    assert_eq!(entity(&without), 0.0);
+    assert_eq!(intent(&bot, "is 48213977 on its way"), "order_status");
+}
+
+#[test]
+fn the_language_follows_the_evidence_of_every_tier() {
+    let bot = default_bot();
+    let (_, c) = classify(&bot, "siparisim nerde kaldi");
+    assert_eq!(c.lang, Some(Lang::Tr));
+    let (_, c) = classify(&bot, "sefaresham kojast");
+    assert_eq!(c.lang, Some(Lang::Fa));
+    let (_, c) = classify(&bot, "where is my parcel");
+    assert_eq!(c.lang, Some(Lang::En));
+}
