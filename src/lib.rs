@@ -6,7 +6,8 @@
 //! channel (CLI chat today; HTTP widget and Telegram adapters plug in here)
 //!   -> dialogue::Input
 //!   -> normalise   language-aware folding (Turkish i, Persian letters/ZWNJ, digits)
-//!   -> matcher     keywords in one aho-corasick automaton + a RegexSet -> Decision
+//!   -> matcher     keywords in one aho-corasick automaton (typos corrected: typo) + a
+//!                  RegexSet + example similarity (similarity, stem) -> Decision
 //!   -> entities    order numbers, e-mails, phones
 //!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn
 //!   -> engine      drives the Turn, calling orders::OrderBackend when it asks
