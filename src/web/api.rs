@@ -225,6 +225,8 @@ pub(super) async fn agent_message(
     }
     let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
+    // Loaded and written back under the conversation's lock, like a customer turn.
+    let held = turn::hold(&state, &id).await?;
     let mut stored = shared
         .store
         .load(&id)
@@ -259,6 +261,7 @@ pub(super) async fn agent_message(
             },
         )
         .await?;
+    drop(held);
     let delivered = state
         .deliver(
             &stored.channel,
@@ -278,6 +281,8 @@ pub(super) async fn resolve_handoff(
     agent_auth(&state, &headers)?;
     let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
+    // Loaded and written back under the conversation's lock, like a customer turn.
+    let held = turn::hold(&state, &id).await?;
     let mut stored = shared
         .store
         .load(&id)
@@ -323,6 +328,7 @@ pub(super) async fn resolve_handoff(
             },
         )
         .await?;
+    drop(held);
     let event = json!({
         "type": "replies",
         "replies": ask.as_slice(),

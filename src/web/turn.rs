@@ -6,9 +6,10 @@ use crate::dialogue::Conversation;
 use crate::dialogue::{Input, Outcome};
 use crate::engine;
 use crate::handoff;
+use crate::store::TurnGuard;
 use crate::store::{Change, Message, OutboxEntry, Sender, now_rfc3339};
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Serialises the turns of each conversation: 1,024 slots chosen by hashing the id, so two
 /// turns of one conversation never interleave while memory stays bounded (two busy
@@ -32,6 +33,26 @@ impl ConversationLocks {
         });
         Arc::clone(&self.slots[(h % self.slots.len() as u64) as usize])
     }
+}
+
+/// A conversation held for writing: its in-process lock and, for a store shared by
+/// replicas, its cross-process lock. Every write of a conversation's state (a customer
+/// turn, an agent's message, a resolve) holds one, so none overwrites another.
+pub struct Held {
+    // Dropped in this order: the store's lock first, then the in-process one.
+    _across_replicas: TurnGuard,
+    _here: OwnedMutexGuard<()>,
+}
+
+/// Waits for the conversation to be free, then holds it until the `Held` is dropped.
+pub async fn hold(state: &AppState, id: &str) -> Result<Held, ApiError> {
+    let shared = state.shared();
+    let here = shared.locks.slot(id).lock_owned().await;
+    let across_replicas = shared.store.lock_conversation(id).await?;
+    Ok(Held {
+        _across_replicas: across_replicas,
+        _here: here,
+    })
 }
 
 /// Who is asking for the turn.
@@ -66,9 +87,7 @@ pub async fn run(
     if !shared.rate.allow_conversation(id) {
         return Err(ApiError::rate_limited());
     }
-    let lock = shared.locks.slot(id);
-    let _turn = lock.lock().await;
-    let _across_replicas = shared.store.lock_conversation(id).await?;
+    let _held = hold(state, id).await?;
     let stored = shared
         .store
         .load(id)
