@@ -84,6 +84,19 @@ pub async fn run(
 ) -> Result<Outcome, ApiError> {
     let shared = state.shared();
     let started = std::time::Instant::now();
+    // The token is checked before the conversation's limit is charged: a stranger who
+    // knows the id cannot use up its owner's messages. A token never changes, so the check
+    // needs no lock.
+    if let Caller::Token(token) = caller {
+        let stored = shared
+            .store
+            .load(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+        if !auth::token_matches(token, &stored.token_hash) {
+            return Err(ApiError::unauthorized());
+        }
+    }
     if !shared.rate.allow_conversation(id) {
         return Err(ApiError::rate_limited());
     }
@@ -93,11 +106,6 @@ pub async fn run(
         .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-    if let Caller::Token(token) = caller
-        && !auth::token_matches(token, &stored.token_hash)
-    {
-        return Err(ApiError::unauthorized());
-    }
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),
         Said::Media(description) => (description, Input::default()),
