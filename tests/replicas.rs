@@ -433,6 +433,36 @@ async fn store_contract(url: &str) {
         .expect("migrations are idempotent");
     store.ping().await.expect("ping");
     assert!(store.load("nobody").await.expect("load").is_none());
+
+    // Issue 15, item 7: failed verifications are shared by replicas (one replica records,
+    // the other sees them) and old ones are forgotten.
+    let keys = vec!["ip:192.0.2.1".to_owned(), "conversation:x".to_owned()];
+    let t = now_ms();
+    store
+        .record_verify_failure(&keys, t - 5_000, t - 3_600_000)
+        .await
+        .expect("record");
+    store
+        .record_verify_failure(&keys[..1], t, t - 3_600_000)
+        .await
+        .expect("record");
+    let seen = other
+        .verify_failures(&keys, t - 3_600_000)
+        .await
+        .expect("count");
+    assert_eq!(
+        seen.iter()
+            .map(|f| (f.count, f.latest_ms))
+            .collect::<Vec<_>>(),
+        [(2, Some(t)), (1, Some(t - 5_000))]
+    );
+    other
+        .record_verify_failure(&keys[1..], t + 1, t - 1_000)
+        .await
+        .expect("record and forget");
+    let seen = store.verify_failures(&keys, 0).await.expect("count");
+    assert_eq!(seen[0].count, 1, "failures before the window are forgotten");
+    assert_eq!(seen[1].count, 1);
     let conv = |id: &str| Stored {
         id: id.into(),
         channel: "web".into(),

@@ -148,6 +148,20 @@ pub trait Store: Send + Sync {
         id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<usize, StoreError>>;
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
+    /// Records a failed order verification under each key (`conversation:<id>`,
+    /// `ip:<address>`), and forgets failures from before `forget_before_ms`.
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Per key, in order: the failures from `since_ms` on.
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>>;
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }

@@ -18,12 +18,16 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-const MIGRATIONS: [(i32, &str); 2] = [
+const MIGRATIONS: [(i32, &str); 3] = [
     (
         1,
         include_str!("../../migrations/postgres/0001_conversations.sql"),
     ),
     (2, include_str!("../../migrations/postgres/0002_outbox.sql")),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_verify_failures.sql"),
+    ),
 ];
 /// The two-key advisory lock held while migrating, so replicas starting together apply
 /// each migration once. The two-key form never collides with the one-key (`bigint`)
@@ -348,6 +352,10 @@ const RETRY_ALL: &str = "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_
 const TRANSCRIPT: &str = "SELECT sender, text, buttons, agent, at FROM messages
      WHERE conversation_id = $1 ORDER BY seq";
 const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const FORGET_FAILURES: &str = "DELETE FROM verify_failures WHERE at < $1";
+const INSERT_FAILURE: &str = "INSERT INTO verify_failures (key, at) VALUES ($1, $2)";
+const COUNT_FAILURES: &str =
+    "SELECT COUNT(*), MAX(at) FROM verify_failures WHERE key = $1 AND at >= $2";
 
 impl PgStore {
     async fn commit_change(&self, id: &str, change: Change) -> Result<(), StoreError> {
@@ -582,6 +590,52 @@ impl Store for PgStore {
                     buttons,
                     agent: r.try_get(3).map_err(db)?,
                     at: r.try_get(4).map_err(db)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut lease = self.queries.get().await?;
+            let conn = &mut lease.conn;
+            let forget = conn.prepare(FORGET_FAILURES).await?;
+            let insert = conn.prepare(INSERT_FAILURE).await?;
+            let tx = conn.client.transaction().await.map_err(db)?;
+            tx.execute(&forget, &[&forget_before_ms])
+                .await
+                .map_err(db)?;
+            for key in keys {
+                tx.execute(&insert, &[key, &at_ms]).await.map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+            lease.release();
+            Ok(())
+        })
+    }
+
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let rows = self.rows(COUNT_FAILURES, &[key, &since_ms]).await?;
+                let (count, latest_ms): (i64, Option<i64>) = match rows.first() {
+                    Some(r) => (r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?),
+                    None => (0, None),
+                };
+                out.push(crate::throttle::Failures {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    latest_ms,
                 });
             }
             Ok(out)

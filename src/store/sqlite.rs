@@ -7,14 +7,16 @@
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
 use crate::orders::BoxFuture;
+use crate::throttle::Failures;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../../migrations/store/0001_conversations.sql"),
     include_str!("../../migrations/store/0002_outbox.sql"),
+    include_str!("../../migrations/store/0003_verify_failures.sql"),
 ];
 /// Writes committed together at most; bounds the latency of the first one in a batch.
 const MAX_BATCH: usize = 512;
@@ -38,6 +40,12 @@ enum Write {
     Retry {
         id: Option<String>,
         reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
+    VerifyFailure {
+        keys: Vec<String>,
+        at_ms: i64,
+        forget_before_ms: i64,
+        reply: Reply,
     },
 }
 
@@ -126,7 +134,8 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
             match w {
                 Write::Create(_, reply)
                 | Write::Commit { reply, .. }
-                | Write::Attempt { reply, .. } => {
+                | Write::Attempt { reply, .. }
+                | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
                 Write::Retry { reply, .. } => {
@@ -276,6 +285,23 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
             }
             .map_err(db)?;
             return Ok(n);
+        }
+        Write::VerifyFailure {
+            keys,
+            at_ms,
+            forget_before_ms,
+            ..
+        } => {
+            conn.prepare_cached("DELETE FROM verify_failures WHERE at < ?1")
+                .map_err(db)?
+                .execute(params![forget_before_ms])
+                .map_err(db)?;
+            let mut insert = conn
+                .prepare_cached("INSERT INTO verify_failures (key, at) VALUES (?1, ?2)")
+                .map_err(db)?;
+            for key in keys {
+                insert.execute(params![key, at_ms]).map_err(db)?;
+            }
         }
     }
     Ok(0)
@@ -469,6 +495,47 @@ impl Store for SqliteStore {
                 });
             }
             Ok(out)
+        }))
+    }
+
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let keys = keys.to_vec();
+        Box::pin(self.write(move |reply| Write::VerifyFailure {
+            keys,
+            at_ms,
+            forget_before_ms,
+            reply,
+        }))
+    }
+
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<Failures>, StoreError>> {
+        let keys = keys.to_vec();
+        Box::pin(self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT COUNT(*), MAX(at) FROM verify_failures WHERE key = ?1 AND at >= ?2",
+                )
+                .map_err(db)?;
+            keys.iter()
+                .map(|key| {
+                    stmt.query_row(params![key, since_ms], |r| {
+                        Ok(Failures {
+                            count: r.get(0)?,
+                            latest_ms: r.get(1)?,
+                        })
+                    })
+                    .map_err(db)
+                })
+                .collect()
         }))
     }
 

@@ -2,39 +2,22 @@
 
 use super::AppState;
 use super::auth;
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::turn::{self, Said};
 use crate::lang::Lang;
 use crate::store::{Change, Message, Sender, Stored, now_rfc3339};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 const WIDGET_JS: &str = include_str!("../../web/widget.js");
 const WIDGET_CSS: &str = include_str!("../../web/widget.css");
 const DEMO_PAGE: &str = include_str!("../../web/index.html");
-
-/// The client's IP address, for per-IP rate limits ("unknown" when not served over TCP).
-pub(super) struct ClientIp(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        ))
-    }
-}
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match body {
@@ -140,7 +123,10 @@ pub(super) async fn post_message(
     let out = turn::run(
         &state,
         &id,
-        turn::Caller::Token(auth::bearer(&headers)),
+        turn::Caller::Token {
+            token: auth::bearer(&headers),
+            ip: &ip,
+        },
         said,
     )
     .await?;

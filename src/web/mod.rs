@@ -7,11 +7,13 @@
 
 mod api;
 mod auth;
+mod client_ip;
 mod error;
 pub mod metrics;
 pub mod rate;
 pub mod reload;
 pub mod turn;
+pub mod verify;
 mod ws;
 
 pub use auth::constant_time_eq;
@@ -19,7 +21,6 @@ pub use error::ApiError;
 pub use turn::{Caller, Said};
 
 use crate::bot::Bot;
-use crate::engine::VerifyLimiter;
 use crate::orders::{BoxFuture, OrderBackend};
 use crate::store::Store;
 use axum::Router;
@@ -45,7 +46,6 @@ pub struct Shared {
     bot: RwLock<Arc<Bot>>,
     pub store: Arc<dyn Store>,
     pub orders: Arc<dyn OrderBackend>,
-    pub verify_limiter: VerifyLimiter,
     pub rate: rate::RateLimits,
     locks: turn::ConversationLocks,
     pub live: ws::Live,
@@ -94,7 +94,6 @@ impl AppState {
                 bot: RwLock::new(Arc::new(bot)),
                 store,
                 orders,
-                verify_limiter: VerifyLimiter::default(),
                 rate,
                 locks: turn::ConversationLocks::default(),
                 live: ws::Live::default(),

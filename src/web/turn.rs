@@ -57,8 +57,9 @@ pub async fn hold(state: &AppState, id: &str) -> Result<Held, ApiError> {
 
 /// Who is asking for the turn.
 pub enum Caller<'a> {
-    /// A browser or API client: must present the conversation's bearer token.
-    Token(Option<&'a str>),
+    /// A browser or API client: must present the conversation's bearer token; `ip` is the
+    /// client's address (failed verifications are counted against it too).
+    Token { token: Option<&'a str>, ip: &'a str },
     /// A channel adapter that authenticated its own source (Telegram's secret token,
     /// long polling of the Bot API).
     Trusted,
@@ -87,7 +88,11 @@ pub async fn run(
     // The token is checked before the conversation's limit is charged: a stranger who
     // knows the id cannot use up its owner's messages. A token never changes, so the check
     // needs no lock.
-    if let Caller::Token(token) = caller {
+    let ip = match caller {
+        Caller::Token { ip, .. } => Some(ip),
+        Caller::Trusted => None,
+    };
+    if let Caller::Token { token, .. } = caller {
         let stored = shared
             .store
             .load(id)
@@ -134,14 +139,8 @@ pub async fn run(
 
     let bot = state.bot();
     let mut conv = stored.state;
-    let outcome = engine::turn(
-        &bot,
-        &mut conv,
-        &input,
-        shared.orders.as_ref(),
-        &shared.verify_limiter,
-    )
-    .await;
+    let gate = super::verify::StoreGate::new(std::sync::Arc::clone(&shared.store), id, ip);
+    let outcome = engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await;
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome
         .replies

@@ -4,6 +4,7 @@
 //! reply reaches the customer at once.
 
 use super::AppState;
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::turn::{self, Said};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -61,6 +62,7 @@ pub(super) async fn upgrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<TokenQuery>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -79,10 +81,10 @@ pub(super) async fn upgrade(
         Err(e) => return ApiError::from(e).into_response(),
     }
     ws.max_message_size(super::MAX_BODY_BYTES)
-        .on_upgrade(move |socket| session(socket, state, id, token.unwrap_or_default()))
+        .on_upgrade(move |socket| session(socket, state, id, token.unwrap_or_default(), ip))
 }
 
-async fn session(mut socket: WebSocket, state: AppState, id: String, token: String) {
+async fn session(mut socket: WebSocket, state: AppState, id: String, token: String, ip: String) {
     let mut live = state.shared().live.subscribe(&id);
     loop {
         tokio::select! {
@@ -93,7 +95,7 @@ async fn session(mut socket: WebSocket, state: AppState, id: String, token: Stri
                     WsMessage::Close(_) => break,
                     _ => continue,
                 };
-                let reply = handle(&state, &id, &token, &text).await;
+                let reply = handle(&state, &id, &token, &ip, &text).await;
                 if socket.send(WsMessage::Text(reply.into())).await.is_err() {
                     break;
                 }
@@ -113,7 +115,7 @@ async fn session(mut socket: WebSocket, state: AppState, id: String, token: Stri
     }
 }
 
-async fn handle(state: &AppState, id: &str, token: &str, frame: &str) -> String {
+async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) -> String {
     let said = match serde_json::from_str::<Incoming>(frame) {
         Ok(Incoming { text: Some(t), .. }) => Said::Text(t),
         Ok(Incoming {
@@ -126,7 +128,17 @@ async fn handle(state: &AppState, id: &str, token: &str, frame: &str) -> String 
         }
         Err(e) => return error_event(&ApiError::bad_request(format!("not JSON: {e}"))),
     };
-    match turn::run(state, id, turn::Caller::Token(Some(token)), said).await {
+    match turn::run(
+        state,
+        id,
+        turn::Caller::Token {
+            token: Some(token),
+            ip,
+        },
+        said,
+    )
+    .await
+    {
         Ok(out) => json!({
             "type": "replies",
             "replies": out.replies,
