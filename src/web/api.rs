@@ -145,9 +145,13 @@ pub(super) async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<TokenQuery>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let shared = state.shared();
+    if !shared.rate.allow_ip(&ip) {
+        return Err(ApiError::rate_limited());
+    }
     let stored = shared
         .store
         .load(&id)

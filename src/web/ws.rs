@@ -69,6 +69,9 @@ pub(super) async fn upgrade(
     let token = q
         .token
         .or_else(|| super::auth::bearer(&headers).map(str::to_owned));
+    if !state.shared().rate.allow_ip(&ip) {
+        return ApiError::rate_limited().into_response();
+    }
     // Authenticate before upgrading, so a wrong token gets a plain 401.
     match state.shared().store.load(&id).await {
         Ok(Some(stored)) => {
@@ -116,6 +119,10 @@ async fn session(mut socket: WebSocket, state: AppState, id: String, token: Stri
 }
 
 async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) -> String {
+    // A message over the socket counts like one over HTTP.
+    if !state.shared().rate.allow_ip(ip) {
+        return error_event(&ApiError::rate_limited());
+    }
     let said = match serde_json::from_str::<Incoming>(frame) {
         Ok(Incoming { text: Some(t), .. }) => Said::Text(t),
         Ok(Incoming {
