@@ -50,6 +50,9 @@ struct RawWeb {
     admin_token: Option<IgnoredAny>,
     /// Reload the pack when its files change (default true).
     watch: Option<bool>,
+    /// Reverse proxies (CIDR blocks) whose forwarded-for headers are believed.
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +120,7 @@ pub struct Config {
     pub storage_url: String,
     pub bind: String,
     pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<crate::web::proxy::Cidr>,
     pub rate: crate::web::rate::RateConfig,
     pub agent_token: Option<String>,
     pub admin_token: Option<String>,
@@ -142,6 +146,7 @@ impl std::fmt::Debug for Config {
             .field("storage_url", &redact_url(&self.storage_url))
             .field("bind", &self.bind)
             .field("allowed_origins", &self.allowed_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("agent_token", &self.agent_token.as_ref().map(|_| "<set>"))
             .field("telegram", &self.telegram)
             .finish_non_exhaustive()
@@ -158,6 +163,7 @@ impl Default for Config {
             storage_url: "sqlite://destek.db".into(),
             bind: "127.0.0.1:8080".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             rate: Default::default(),
             agent_token: None,
             admin_token: None,
@@ -349,6 +355,15 @@ impl Config {
                 .collect(),
             None => web.allowed_origins,
         };
+        let proxies = match env("WEB_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(str::to_owned).collect(),
+            None => web.trusted_proxies,
+        };
+        c.trusted_proxies = proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.parse().map_err(|e| format!("web.trusted_proxies: {e}")))
+            .collect::<Result<_, String>>()?;
         if let Some(n) = env("WEB_PER_IP_PER_MINUTE")
             .and_then(|v| v.parse().ok())
             .or(web.per_ip_per_minute)

@@ -96,3 +96,44 @@ async fn transcript_reads_and_websocket_upgrades_count_against_the_per_ip_limit(
         other => panic!("the upgrade was not refused: {:?}", other.map(|r| r.1)),
     }
 }
+
+async fn create_from(s: &server::Server, forwarded_for: &str) -> u16 {
+    s.http
+        .post(format!("{}/api/v1/conversations", s.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Issue 15, item 4: behind a reverse proxy every customer shared one per-IP limit (the
+/// key was the proxy's address). With `web.trusted_proxies`, the forwarded address is the
+/// key; from anyone else the header is ignored, so it cannot be used to dodge the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_customer_has_their_own_limit() {
+    let settings = WebSettings {
+        trusted_proxies: vec!["127.0.0.0/8".parse().expect("cidr")],
+        ..WebSettings::default()
+    };
+    let s = start("proxy", per_ip(2), settings).await;
+    for customer in ["203.0.113.1", "203.0.113.2", "2001:db8::7"] {
+        assert_eq!(create_from(&s, customer).await, 201);
+        assert_eq!(
+            create_from(&s, &format!("{customer}, 127.0.0.1")).await,
+            201
+        );
+        assert_eq!(create_from(&s, customer).await, 429, "{customer}");
+    }
+
+    let s = start("no-proxy", per_ip(2), WebSettings::default()).await;
+    assert_eq!(create_from(&s, "203.0.113.1").await, 201);
+    assert_eq!(create_from(&s, "203.0.113.2").await, 201);
+    assert_eq!(
+        create_from(&s, "203.0.113.3").await,
+        429,
+        "an untrusted peer's X-Forwarded-For is ignored"
+    );
+}

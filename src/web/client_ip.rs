@@ -1,5 +1,7 @@
-//! The client's IP address, the key of per-IP limits and of verification waits.
+//! The client's IP address, the key of per-IP limits and of verification waits: the TCP
+//! peer, or what a trusted reverse proxy says (`proxy`).
 
+use super::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use std::net::SocketAddr;
@@ -7,15 +9,19 @@ use std::net::SocketAddr;
 /// The client's IP address ("unknown" when not served over TCP).
 pub(super) struct ClientIp(pub(super) String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp("unknown".to_owned()));
+        };
+        let proxies = &state.shared().settings.trusted_proxies;
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            super::proxy::client_ip(peer.0.ip(), &parts.headers, proxies).to_string(),
         ))
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod client_ip;
 mod error;
 pub mod metrics;
+pub mod proxy;
 pub mod rate;
 pub mod reload;
 pub mod turn;
@@ -79,6 +80,8 @@ pub struct WebSettings {
     pub admin_token: Option<String>,
     /// Where `/admin/reload` reads the pack from.
     pub pack: Option<reload::PackSource>,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` is believed.
+    pub trusted_proxies: Vec<proxy::Cidr>,
 }
 
 impl AppState {
