@@ -291,8 +291,7 @@ impl Config {
         let raw = match file {
             None => Raw::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = crate::textfile::read(path).map_err(|e| e.to_string())?;
                 serde_saphyr::from_str::<Raw>(&text).map_err(|e| {
                     let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     format!("{}:{l}:{c}: error: {}", path.display(), yaml_message(&e))

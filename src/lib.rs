@@ -37,6 +37,7 @@ pub mod server;
 pub mod shop;
 pub mod store;
 pub mod telegram;
+pub mod textfile;
 pub mod throttle;
 pub mod web;
 

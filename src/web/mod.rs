@@ -226,6 +226,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 

@@ -7,7 +7,7 @@ use super::AppState;
 use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::turn::{self, Said};
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -83,7 +83,10 @@ pub(super) async fn upgrade(
         Ok(None) => return ApiError::not_found("no such conversation").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     }
-    ws.max_message_size(super::MAX_BODY_BYTES)
+    // Frames a little over the limit are read and refused with a close code (1009); far
+    // over it, the protocol layer gives up and the socket is closed the same way.
+    ws.max_message_size(4 * super::MAX_BODY_BYTES)
+        .max_frame_size(4 * super::MAX_BODY_BYTES)
         .on_upgrade(move |socket| session(socket, state, id, token.unwrap_or_default(), ip))
 }
 
@@ -92,8 +95,19 @@ async fn session(mut socket: WebSocket, state: AppState, id: String, token: Stri
     loop {
         tokio::select! {
             incoming = socket.recv() => {
-                let Some(Ok(msg)) = incoming else { break };
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(_)) => {
+                        close(&mut socket, TOO_BIG, &too_big()).await;
+                        break;
+                    }
+                    None => break,
+                };
                 let text = match msg {
+                    WsMessage::Text(t) if t.len() > super::MAX_BODY_BYTES => {
+                        close(&mut socket, TOO_BIG, &too_big()).await;
+                        break;
+                    }
                     WsMessage::Text(t) => t.to_string(),
                     WsMessage::Close(_) => break,
                     _ => continue,
@@ -154,6 +168,22 @@ async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) 
         .to_string(),
         Err(e) => error_event(&e),
     }
+}
+
+/// Close code 1009: the message is too big to process.
+const TOO_BIG: u16 = 1009;
+
+fn too_big() -> String {
+    format!("message over {} bytes", super::MAX_BODY_BYTES)
+}
+
+/// Sends a close frame with a code and reason; a socket already gone is left alone.
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(WsMessage::Close(Some(frame))).await;
 }
 
 fn error_event(e: &ApiError) -> String {
