@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 const WIDGET_JS: &str = include_str!("../../web/widget.js");
 const WIDGET_CSS: &str = include_str!("../../web/widget.css");
-const DEMO_PAGE: &str = include_str!("../../web/index.html");
+pub(super) const DEMO_PAGE: &str = include_str!("../../web/index.html");
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match body {

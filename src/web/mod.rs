@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod client_ip;
 mod error;
+pub mod headers;
 pub mod metrics;
 pub mod proxy;
 pub mod rate;
@@ -198,6 +199,10 @@ impl AppState {
 /// The router: API, WebSocket, widget, demo page, health.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.shared().settings.allowed_origins);
+    let security = Arc::new(headers::SecurityHeaders::new(
+        &state.shared().settings.allowed_origins,
+        api::DEMO_PAGE,
+    ));
     let api = Router::new()
         .route("/api/v1/conversations", post(api::create_conversation))
         .route(
@@ -227,6 +232,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
         .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::map_response_with_state(
+            security,
+            headers::add,
+        ))
         .with_state(state)
 }
 
