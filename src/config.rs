@@ -207,6 +207,32 @@ fn secret_in_yaml(key: &str, env: &str) -> String {
     )
 }
 
+/// A whole-number override; a value that does not parse stops the start, naming the
+/// variable (a typo must not silently leave the default in force).
+fn env_number(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u32>, String> {
+    env(key)
+        .map(|v| {
+            v.trim().parse().map_err(|_| {
+                format!(
+                    "DESTEK_{key}: `{v}` is not a whole number from 0 to {}",
+                    u32::MAX
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A yes/no override: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn env_bool(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<bool>, String> {
+    env(key)
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(format!("DESTEK_{key}: `{v}` is not true or false")),
+        })
+        .transpose()
+}
+
 fn read_secret(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
@@ -251,7 +277,7 @@ fn telegram(
         Some("webhook") => Mode::Webhook,
         Some(other) => {
             return Err(format!(
-                "telegram.mode: `{other}` is not one of polling, webhook"
+                "telegram.mode (DESTEK_TELEGRAM_MODE): `{other}` is not one of polling, webhook"
             ));
         }
     };
@@ -298,11 +324,18 @@ impl Config {
                 })?
             }
         };
+        for (key, value) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("DESTEK_") && value.to_str().is_none() {
+                return Err(format!("{key}: the value is not valid UTF-8"));
+            }
+        }
         let env = |key: &str| std::env::var(format!("DESTEK_{key}")).ok();
         let mut c = Config::default();
         if let Some(l) = env("DEFAULT_LANG").or(raw.default_lang) {
-            c.default_lang = Lang::parse(&l)
-                .ok_or_else(|| format!("default_lang: `{l}` is not one of tr, fa, en"))?;
+            c.default_lang = Lang::parse(&l).ok_or_else(|| {
+                format!("default_lang (DESTEK_DEFAULT_LANG): `{l}` is not one of tr, fa, en")
+            })?;
         }
         if let Some(d) = env("INTENTS_DIR").or(raw.intents_dir) {
             c.intents_dir = d.into();
@@ -361,17 +394,16 @@ impl Config {
         c.trusted_proxies = proxies
             .iter()
             .filter(|p| !p.trim().is_empty())
-            .map(|p| p.parse().map_err(|e| format!("web.trusted_proxies: {e}")))
+            .map(|p| {
+                p.parse()
+                    .map_err(|e| format!("web.trusted_proxies (DESTEK_WEB_TRUSTED_PROXIES): {e}"))
+            })
             .collect::<Result<_, String>>()?;
-        if let Some(n) = env("WEB_PER_IP_PER_MINUTE")
-            .and_then(|v| v.parse().ok())
-            .or(web.per_ip_per_minute)
-        {
+        if let Some(n) = env_number("WEB_PER_IP_PER_MINUTE", &env)?.or(web.per_ip_per_minute) {
             c.rate.per_ip_per_minute = n;
         }
-        if let Some(n) = env("WEB_PER_CONVERSATION_PER_MINUTE")
-            .and_then(|v| v.parse().ok())
-            .or(web.per_conversation_per_minute)
+        if let Some(n) =
+            env_number("WEB_PER_CONVERSATION_PER_MINUTE", &env)?.or(web.per_conversation_per_minute)
         {
             c.rate.per_conversation_per_minute = n;
         }
@@ -384,10 +416,7 @@ impl Config {
             (None, None) => None,
         }
         .filter(|t| !t.is_empty());
-        if let Some(w) = env("WEB_WATCH")
-            .map(|v| v != "false" && v != "0")
-            .or(web.watch)
-        {
+        if let Some(w) = env_bool("WEB_WATCH", &env)?.or(web.watch) {
             c.watch = w;
         }
         let handoff = raw.handoff.unwrap_or_default();
@@ -440,7 +469,11 @@ impl Config {
         {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(format!("log.format: `{other}` is not text or json")),
+            Some(other) => {
+                return Err(format!(
+                    "log.format (DESTEK_LOG_FORMAT): `{other}` is not text or json"
+                ));
+            }
         };
         let orders = raw.orders.unwrap_or_default();
         if orders.token.is_some() {
@@ -462,7 +495,8 @@ impl Config {
             },
             Some(other) => {
                 return Err(format!(
-                    "orders.source: `{other}` is not one of sqlite, http, memory"
+                    "orders.source (DESTEK_ORDERS_SOURCE): `{other}` is not one of sqlite, \
+                     http, memory"
                 ));
             }
         };
