@@ -53,6 +53,9 @@ struct RawWeb {
     /// Reverse proxies (CIDR blocks) whose forwarded-for headers are believed.
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    sockets_per_conversation: Option<u32>,
+    sockets_per_ip: Option<u32>,
+    socket_idle_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,6 +125,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<crate::web::proxy::Cidr>,
     pub rate: crate::web::rate::RateConfig,
+    pub sockets: crate::web::live::SocketLimits,
     pub agent_token: Option<String>,
     pub admin_token: Option<String>,
     /// Reload the pack when its files change.
@@ -165,6 +169,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             rate: Default::default(),
+            sockets: Default::default(),
             agent_token: None,
             admin_token: None,
             watch: true,
@@ -416,6 +421,17 @@ impl Config {
             (None, None) => None,
         }
         .filter(|t| !t.is_empty());
+        if let Some(n) =
+            env_number("WEB_SOCKETS_PER_CONVERSATION", &env)?.or(web.sockets_per_conversation)
+        {
+            c.sockets.per_conversation = n;
+        }
+        if let Some(n) = env_number("WEB_SOCKETS_PER_IP", &env)?.or(web.sockets_per_ip) {
+            c.sockets.per_ip = n;
+        }
+        if let Some(n) = env_number("WEB_SOCKET_IDLE_SECONDS", &env)?.or(web.socket_idle_seconds) {
+            c.sockets.idle = std::time::Duration::from_secs(u64::from(n));
+        }
         if let Some(w) = env_bool("WEB_WATCH", &env)?.or(web.watch) {
             c.watch = w;
         }

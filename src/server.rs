@@ -76,6 +76,7 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             admin_token: config.admin_token.clone(),
             pack: pack_source(config),
             trusted_proxies: config.trusted_proxies.clone(),
+            sockets: config.sockets,
         },
     ))
 }

@@ -540,6 +540,16 @@ async fn store_contract(url: &str) {
         .map(|m| m.text)
         .collect();
     assert_eq!(texts, ["one", "two", "three"]);
+    // Issue 15, item 5: transcripts in pages, the latest first, on PostgreSQL too.
+    let page = other.transcript_page("c1", None, 2).await.expect("page");
+    let texts: Vec<&str> = page.iter().map(|(_, m)| m.text.as_str()).collect();
+    assert_eq!(texts, ["two", "three"]);
+    let earlier = other
+        .transcript_page("c1", Some(page[0].0), 2)
+        .await
+        .expect("earlier page");
+    let texts: Vec<&str> = earlier.iter().map(|(_, m)| m.text.as_str()).collect();
+    assert_eq!(texts, ["one"]);
     let loaded = store.load("c1").await.expect("load").expect("stored");
     assert_eq!(loaded.state, state);
     assert_eq!(loaded.token_hash, [7; 32]);

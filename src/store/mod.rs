@@ -148,6 +148,14 @@ pub trait Store: Send + Sync {
         id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<usize, StoreError>>;
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
+    /// At most `limit` messages, the latest before position `before` (all when `None`),
+    /// oldest first, each with its position (to page further back).
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>>;
     /// Records a failed order verification under each key (`conversation:<id>`,
     /// `ip:<address>`), and forgets failures from before `forget_before_ms`.
     fn record_verify_failure<'a>(

@@ -352,6 +352,8 @@ const RETRY_ALL: &str = "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_
 const TRANSCRIPT: &str = "SELECT sender, text, buttons, agent, at FROM messages
      WHERE conversation_id = $1 ORDER BY seq";
 const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const TRANSCRIPT_PAGE: &str = "SELECT seq, sender, text, buttons, agent, at FROM messages
+     WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
 const FORGET_FAILURES: &str = "DELETE FROM verify_failures WHERE at < $1";
 const INSERT_FAILURE: &str = "INSERT INTO verify_failures (key, at) VALUES ($1, $2)";
 const COUNT_FAILURES: &str =
@@ -568,6 +570,42 @@ impl Store for PgStore {
                 None => self.exec(RETRY_ALL, &[&now]).await?,
             };
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>> {
+        Box::pin(async move {
+            let before = before.unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = self.rows(TRANSCRIPT_PAGE, &[&id, &before, &limit]).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let from: String = r.try_get(1).map_err(db)?;
+                let buttons: Option<String> = r.try_get(3).map_err(db)?;
+                let buttons = match buttons {
+                    Some(b) => {
+                        serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
+                out.push((
+                    r.try_get(0).map_err(db)?,
+                    Message {
+                        from: sender(&from),
+                        text: r.try_get(2).map_err(db)?,
+                        buttons,
+                        agent: r.try_get(4).map_err(db)?,
+                        at: r.try_get(5).map_err(db)?,
+                    },
+                ));
+            }
+            out.reverse();
+            Ok(out)
         })
     }
 

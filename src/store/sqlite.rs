@@ -457,6 +457,59 @@ impl Store for SqliteStore {
         })
     }
 
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>> {
+        let id = id.to_owned();
+        let before = before.unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Box::pin(self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, sender, text, buttons, agent, at FROM messages
+                     WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![id, before, limit], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .map_err(db)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, from, text, buttons, agent, at) = row.map_err(db)?;
+                let buttons = match buttons {
+                    Some(b) => {
+                        serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
+                out.push((
+                    seq,
+                    Message {
+                        from: sender(&from),
+                        text,
+                        buttons,
+                        agent,
+                        at,
+                    },
+                ));
+            }
+            out.reverse();
+            Ok(out)
+        }))
+    }
+
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
         let id = id.to_owned();
         Box::pin(self.read(move |conn| {

@@ -137,14 +137,20 @@ pub(super) async fn post_message(
 }
 
 #[derive(Deserialize)]
-pub(super) struct TokenQuery {
+pub(super) struct TranscriptQuery {
     token: Option<String>,
+    /// Only messages before this position (the `before` of the previous page).
+    before: Option<i64>,
+    limit: Option<usize>,
 }
+
+/// Messages per transcript page, unless `?limit=` asks for fewer.
+pub const TRANSCRIPT_PAGE: usize = 200;
 
 pub(super) async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<TranscriptQuery>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
@@ -161,12 +167,24 @@ pub(super) async fn transcript(
     if !auth::token_matches(token, &stored.token_hash) {
         return Err(ApiError::unauthorized());
     }
-    let messages = shared.store.transcript(&id).await?;
+    let limit = q.limit.unwrap_or(TRANSCRIPT_PAGE).clamp(1, TRANSCRIPT_PAGE);
+    // One more than asked for says whether there is an earlier page.
+    let mut page = shared
+        .store
+        .transcript_page(&id, q.before, limit + 1)
+        .await?;
+    let more = page.len() > limit;
+    if more {
+        page.remove(0);
+    }
+    let before = more.then(|| page.first().map(|(seq, _)| *seq)).flatten();
+    let messages: Vec<_> = page.into_iter().map(|(_, m)| m).collect();
     Ok(Json(json!({
         "conversation_id": id,
         "lang": stored.state.lang.or(stored.lang_hint),
         "handoff": stored.state.handoff.is_some(),
         "messages": messages,
+        "before": before,
     })))
 }
 
@@ -422,7 +440,20 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        shared.metrics.render(backlog),
+        {
+            let live = shared.live.stats();
+            format!(
+                "{}# HELP destek_websockets_open Open WebSockets.\n\
+                 # TYPE destek_websockets_open gauge\n\
+                 destek_websockets_open {}\n\
+                 # HELP destek_websocket_conversations Conversations with a WebSocket open.\n\
+                 # TYPE destek_websocket_conversations gauge\n\
+                 destek_websocket_conversations {}\n",
+                shared.metrics.render(backlog),
+                live.sockets,
+                live.conversations
+            )
+        },
     )
         .into_response()
 }

@@ -10,6 +10,7 @@ mod auth;
 mod client_ip;
 mod error;
 pub mod headers;
+pub mod live;
 pub mod metrics;
 pub mod proxy;
 pub mod rate;
@@ -50,7 +51,7 @@ pub struct Shared {
     pub orders: Arc<dyn OrderBackend>,
     pub rate: rate::RateLimits,
     locks: turn::ConversationLocks,
-    pub live: ws::Live,
+    pub live: live::Live,
     pub metrics: metrics::Metrics,
     pub settings: WebSettings,
     /// How to reach a customer outside a request, per channel other than the widget
@@ -83,6 +84,8 @@ pub struct WebSettings {
     pub pack: Option<reload::PackSource>,
     /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` is believed.
     pub trusted_proxies: Vec<proxy::Cidr>,
+    /// Bounds on open WebSockets.
+    pub sockets: live::SocketLimits,
 }
 
 impl AppState {
@@ -100,7 +103,7 @@ impl AppState {
                 orders,
                 rate,
                 locks: turn::ConversationLocks::default(),
-                live: ws::Live::default(),
+                live: live::Live::default(),
                 metrics: metrics::Metrics::default(),
                 settings,
                 outbound: RwLock::new(HashMap::new()),
