@@ -123,7 +123,8 @@ pub trait Store: Send + Sync {
     /// Appends messages, replaces the state when given and queues webhook deliveries — in
     /// one transaction.
     fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Undelivered deliveries due at `now_ms`, oldest first.
+    /// Undelivered deliveries due at `now_ms`, oldest first; of each conversation only its
+    /// oldest undelivered one, so its events arrive in the order they were written.
     fn due_deliveries(
         &self,
         now_ms: i64,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-const MIGRATIONS: [(i32, &str); 3] = [
+const MIGRATIONS: [(i32, &str); 4] = [
     (
         1,
         include_str!("../../migrations/postgres/0001_conversations.sql"),
@@ -27,6 +27,10 @@ const MIGRATIONS: [(i32, &str); 3] = [
     (
         3,
         include_str!("../../migrations/postgres/0003_verify_failures.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_outbox_order.sql"),
     ),
 ];
 /// The two-key advisory lock held while migrating, so replicas starting together apply
@@ -325,9 +329,15 @@ const INSERT_OUTBOX: &str =
 /// replica retries the entry (with the same delivery id, so the receiver accepts it once).
 /// A row another replica claimed a moment ago is re-checked against the WHERE clause after
 /// its lock is granted and no longer matches. The entry's due time is returned as it was.
+/// Only the oldest undelivered entry of a conversation is claimed (a claimed one is still
+/// undelivered), so a conversation's events arrive in the order they were written.
 const CLAIM_DUE: &str = "WITH due AS (
-         SELECT id, next_attempt_at FROM outbox
+         SELECT id, next_attempt_at FROM outbox o
          WHERE delivered_at IS NULL AND next_attempt_at <= $1
+           AND NOT EXISTS (
+               SELECT 1 FROM outbox p
+               WHERE p.conversation_id = o.conversation_id
+                 AND p.delivered_at IS NULL AND p.seq < o.seq)
          ORDER BY next_attempt_at, created_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED

@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../migrations/store/0001_conversations.sql"),
     include_str!("../../migrations/store/0002_outbox.sql"),
     include_str!("../../migrations/store/0003_verify_failures.sql"),
+    include_str!("../../migrations/store/0004_outbox_order.sql"),
 ];
 /// Writes committed together at most; bounds the latency of the first one in a batch.
 const MAX_BATCH: usize = 512;
@@ -392,8 +393,12 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
         Box::pin(self.read(move |conn| {
             let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM outbox
+                "SELECT {DELIVERY_COLUMNS} FROM outbox o
                  WHERE delivered_at IS NULL AND next_attempt_at <= ?1
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox p
+                       WHERE p.conversation_id = o.conversation_id
+                         AND p.delivered_at IS NULL AND p.rowid < o.rowid)
                  ORDER BY next_attempt_at LIMIT ?2"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
