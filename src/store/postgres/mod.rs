@@ -9,34 +9,17 @@
 //! cleanly; after an error or a cancelled future it is dropped, which ends its session:
 //! no half-done transaction and no advisory lock can outlive its owner.
 
+mod migrate;
+mod pool;
+
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored, TurnGuard};
 use crate::orders::BoxFuture;
-use std::collections::HashMap;
+use pool::{Lease, Pool};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::Row;
 
-const MIGRATIONS: [(i32, &str); 4] = [
-    (
-        1,
-        include_str!("../../migrations/postgres/0001_conversations.sql"),
-    ),
-    (2, include_str!("../../migrations/postgres/0002_outbox.sql")),
-    (
-        3,
-        include_str!("../../migrations/postgres/0003_verify_failures.sql"),
-    ),
-    (
-        4,
-        include_str!("../../migrations/postgres/0004_outbox_order.sql"),
-    ),
-];
-/// The two-key advisory lock held while migrating, so replicas starting together apply
-/// each migration once. The two-key form never collides with the one-key (`bigint`)
-/// locks of conversations.
-const MIGRATION_LOCK: (i32, i32) = (0x6465_7374, 1); // "dest", 1
 /// Connections for queries and transactions, per process.
 const QUERY_CONNECTIONS: usize = 8;
 /// Connections holding conversation locks, per process: turns in flight at once beyond
@@ -67,104 +50,6 @@ pub(crate) fn error_text(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// A connection and the statements prepared on it.
-struct Conn {
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Conn {
-    async fn prepare(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql).await.map_err(db)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
-    }
-}
-
-struct Pool {
-    config: tokio_postgres::Config,
-    /// Run on every new connection.
-    setup: Option<&'static str>,
-    // A std Mutex: held only to push or pop, never across an await.
-    idle: Mutex<Vec<Conn>>,
-    permits: Arc<Semaphore>,
-}
-
-/// A connection taken from a pool. Dropped, it closes the connection; `release` gives it
-/// back for reuse.
-struct Lease {
-    conn: Conn,
-    pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Lease {
-    fn release(self) {
-        if self.conn.client.is_closed() {
-            return;
-        }
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            idle.push(self.conn);
-        }
-    }
-}
-
-impl Pool {
-    fn new(config: tokio_postgres::Config, size: usize, setup: Option<&'static str>) -> Arc<Pool> {
-        Arc::new(Pool {
-            config,
-            setup,
-            idle: Mutex::new(Vec::new()),
-            permits: Arc::new(Semaphore::new(size)),
-        })
-    }
-
-    async fn get(self: &Arc<Self>) -> Result<Lease, StoreError> {
-        let permit =
-            tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Db("timed out waiting for a free database connection".into())
-                })?
-                .map_err(|_| StoreError::Closed)?;
-        let reused = loop {
-            let conn = self.idle.lock().map_err(|_| StoreError::Closed)?.pop();
-            match conn {
-                Some(c) if c.client.is_closed() => continue,
-                other => break other,
-            }
-        };
-        let conn = match reused {
-            Some(c) => c,
-            None => self.connect().await?,
-        };
-        Ok(Lease {
-            conn,
-            pool: Arc::clone(self),
-            _permit: permit,
-        })
-    }
-
-    async fn connect(&self) -> Result<Conn, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(db)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                crate::logging::warn(format!("postgres connection closed: {}", error_text(&e)));
-            }
-        });
-        if let Some(sql) = self.setup {
-            client.batch_execute(sql).await.map_err(db)?;
-        }
-        Ok(Conn {
-            client,
-            statements: HashMap::new(),
-        })
-    }
-}
-
 pub struct PgStore {
     queries: Arc<Pool>,
     locks: Arc<Pool>,
@@ -186,61 +71,10 @@ impl PgStore {
         let queries = Pool::new(config.clone(), QUERY_CONNECTIONS, None);
         let locks = Pool::new(config, LOCK_CONNECTIONS, Some(LOCK_WAIT));
         let mut lease = queries.get().await?;
-        migrate(&mut lease.conn.client).await?;
+        migrate::migrate(&mut lease.conn.client).await?;
         lease.release();
         Ok(Arc::new(PgStore { queries, locks }))
     }
-}
-
-async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let (k1, k2) = MIGRATION_LOCK;
-    client
-        .execute("SELECT pg_advisory_lock($1, $2)", &[&k1, &k2])
-        .await
-        .map_err(db)?;
-    let applied = apply_migrations(client).await;
-    // On any error the caller drops the connection, which frees the lock too.
-    client
-        .execute("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2])
-        .await
-        .map_err(db)?;
-    applied
-}
-
-async fn apply_migrations(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS destek_migrations (
-                 version    INTEGER PRIMARY KEY,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
-        .await
-        .map_err(db)?;
-    for (version, sql) in MIGRATIONS {
-        let tx = client.transaction().await.map_err(db)?;
-        let done = tx
-            .query_opt(
-                "SELECT 1 FROM destek_migrations WHERE version = $1",
-                &[&version],
-            )
-            .await
-            .map_err(db)?
-            .is_some();
-        if !done {
-            tx.batch_execute(sql)
-                .await
-                .map_err(|e| StoreError::Db(format!("migration {version}: {}", error_text(&e))))?;
-            tx.execute(
-                "INSERT INTO destek_migrations (version) VALUES ($1)",
-                &[&version],
-            )
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-    }
-    Ok(())
 }
 
 /// The advisory-lock key of a conversation: 64-bit FNV-1a of its id. Two ids sharing a
