@@ -23,6 +23,9 @@ const MIGRATIONS: [&str; 4] = [
     include_str!("../../../migrations/store/0004_outbox_order.sql"),
 ];
 const READERS: usize = 4;
+/// Connections for long reads (transcripts, delivery lists), on the blocking pool: at most
+/// this many run at once, and they never hold up the quick reads of a turn.
+const BULK_READERS: usize = 2;
 
 pub struct SqliteStore {
     writes: Mutex<mpsc::Sender<Write>>,
@@ -30,6 +33,9 @@ pub struct SqliteStore {
     // blocking thread, never across an await.
     readers: Arc<[Mutex<Connection>]>,
     next_reader: std::sync::atomic::AtomicUsize,
+    bulk: Arc<[Mutex<Connection>]>,
+    /// One permit per bulk connection; waiting for one costs no thread.
+    bulk_permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -59,6 +65,9 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let bulk = (0..BULK_READERS)
+            .map(|_| open(&path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("destek-store-writer".into())
@@ -68,6 +77,8 @@ impl SqliteStore {
             writes: Mutex::new(tx),
             readers: readers.into(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            bulk: bulk.into(),
+            bulk_permits: Arc::new(tokio::sync::Semaphore::new(BULK_READERS)),
         }))
     }
 
@@ -92,6 +103,30 @@ impl SqliteStore {
         // writer), less than handing them to the blocking pool would cost.
         let guard = self.readers[i].lock().map_err(|_| StoreError::Closed)?;
         f(&guard)
+    }
+
+    /// A read that may take long: waits for a bulk connection without holding a thread,
+    /// then runs on the blocking pool.
+    async fn read_bulk<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = Arc::clone(&self.bulk_permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let bulk = Arc::clone(&self.bulk);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // A permit is held, so one of the connections is free.
+            let guard = bulk
+                .iter()
+                .find_map(|c| c.try_lock().ok())
+                .map_or_else(|| bulk[0].lock().map_err(|_| StoreError::Closed), Ok)?;
+            f(&guard)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
     }
 }
 
@@ -216,7 +251,7 @@ impl Store for SqliteStore {
         undelivered_only: bool,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
-        Box::pin(self.read(move |conn| {
+        Box::pin(self.read_bulk(move |conn| {
             let filter = if undelivered_only {
                 "WHERE delivered_at IS NULL"
             } else {
@@ -258,7 +293,7 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         let before = before.unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        Box::pin(self.read(move |conn| {
+        Box::pin(self.read_bulk(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT seq, sender, text, buttons, agent, at FROM messages
@@ -304,7 +339,7 @@ impl Store for SqliteStore {
 
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
         let id = id.to_owned();
-        Box::pin(self.read(move |conn| {
+        Box::pin(self.read_bulk(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT sender, text, buttons, agent, at FROM messages
