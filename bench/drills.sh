@@ -7,4 +7,4 @@
 #   bash bench/drills.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --test drills -- --ignored --nocapture --test-threads 1 2>&1 | grep '^drill:'
+cargo test --release --test drills -- --ignored --nocapture --test-threads 1 2>&1 | grep -o 'drill: .*'
