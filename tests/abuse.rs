@@ -17,7 +17,6 @@ async fn wrong_token_posts_do_not_use_up_the_owners_limit() {
     let rate = RateConfig {
         per_ip_per_minute: 0,
         per_conversation_per_minute: 3,
-        ..RateConfig::default()
     };
     let s = start("wrong-token", rate, WebSettings::default()).await;
     let (id, token) = s.conversation().await;
@@ -37,7 +36,6 @@ fn per_ip(n: u32) -> RateConfig {
     RateConfig {
         per_ip_per_minute: n,
         per_conversation_per_minute: 0,
-        ..RateConfig::default()
     }
 }
 

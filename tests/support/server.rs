@@ -40,7 +40,6 @@ pub fn unlimited() -> RateConfig {
     RateConfig {
         per_ip_per_minute: 0,
         per_conversation_per_minute: 0,
-        ..RateConfig::default()
     }
 }
 
