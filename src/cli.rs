@@ -156,8 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             explain_errors,
         } => {
             let bot = load(&config)?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = crate::textfile::read(&file).map_err(|e| e.to_string())?;
             let items = eval::parse_lines(&text).map_err(|e| format!("{}: {e}", file.display()))?;
             let report = eval::evaluate(&bot, &items);
             if json {

@@ -50,6 +50,12 @@ struct RawWeb {
     admin_token: Option<IgnoredAny>,
     /// Reload the pack when its files change (default true).
     watch: Option<bool>,
+    /// Reverse proxies (CIDR blocks) whose forwarded-for headers are believed.
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    sockets_per_conversation: Option<u32>,
+    sockets_per_ip: Option<u32>,
+    socket_idle_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,7 +123,9 @@ pub struct Config {
     pub storage_url: String,
     pub bind: String,
     pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<crate::web::proxy::Cidr>,
     pub rate: crate::web::rate::RateConfig,
+    pub sockets: crate::web::live::SocketLimits,
     pub agent_token: Option<String>,
     pub admin_token: Option<String>,
     /// Reload the pack when its files change.
@@ -142,6 +150,7 @@ impl std::fmt::Debug for Config {
             .field("storage_url", &redact_url(&self.storage_url))
             .field("bind", &self.bind)
             .field("allowed_origins", &self.allowed_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("agent_token", &self.agent_token.as_ref().map(|_| "<set>"))
             .field("telegram", &self.telegram)
             .finish_non_exhaustive()
@@ -158,7 +167,9 @@ impl Default for Config {
             storage_url: "sqlite://destek.db".into(),
             bind: "127.0.0.1:8080".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             rate: Default::default(),
+            sockets: Default::default(),
             agent_token: None,
             admin_token: None,
             watch: true,
@@ -199,6 +210,32 @@ fn secret_in_yaml(key: &str, env: &str) -> String {
     format!(
         "`{key}` is a secret and is not read from the configuration file: set {env} or `{key}_file`"
     )
+}
+
+/// A whole-number override; a value that does not parse stops the start, naming the
+/// variable (a typo must not silently leave the default in force).
+fn env_number(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u32>, String> {
+    env(key)
+        .map(|v| {
+            v.trim().parse().map_err(|_| {
+                format!(
+                    "DESTEK_{key}: `{v}` is not a whole number from 0 to {}",
+                    u32::MAX
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A yes/no override: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn env_bool(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<bool>, String> {
+    env(key)
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(format!("DESTEK_{key}: `{v}` is not true or false")),
+        })
+        .transpose()
 }
 
 fn read_secret(path: &str) -> Result<String, String> {
@@ -245,7 +282,7 @@ fn telegram(
         Some("webhook") => Mode::Webhook,
         Some(other) => {
             return Err(format!(
-                "telegram.mode: `{other}` is not one of polling, webhook"
+                "telegram.mode (DESTEK_TELEGRAM_MODE): `{other}` is not one of polling, webhook"
             ));
         }
     };
@@ -285,19 +322,25 @@ impl Config {
         let raw = match file {
             None => Raw::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = crate::textfile::read(path).map_err(|e| e.to_string())?;
                 serde_saphyr::from_str::<Raw>(&text).map_err(|e| {
                     let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     format!("{}:{l}:{c}: error: {}", path.display(), yaml_message(&e))
                 })?
             }
         };
+        for (key, value) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("DESTEK_") && value.to_str().is_none() {
+                return Err(format!("{key}: the value is not valid UTF-8"));
+            }
+        }
         let env = |key: &str| std::env::var(format!("DESTEK_{key}")).ok();
         let mut c = Config::default();
         if let Some(l) = env("DEFAULT_LANG").or(raw.default_lang) {
-            c.default_lang = Lang::parse(&l)
-                .ok_or_else(|| format!("default_lang: `{l}` is not one of tr, fa, en"))?;
+            c.default_lang = Lang::parse(&l).ok_or_else(|| {
+                format!("default_lang (DESTEK_DEFAULT_LANG): `{l}` is not one of tr, fa, en")
+            })?;
         }
         if let Some(d) = env("INTENTS_DIR").or(raw.intents_dir) {
             c.intents_dir = d.into();
@@ -349,15 +392,23 @@ impl Config {
                 .collect(),
             None => web.allowed_origins,
         };
-        if let Some(n) = env("WEB_PER_IP_PER_MINUTE")
-            .and_then(|v| v.parse().ok())
-            .or(web.per_ip_per_minute)
-        {
+        let proxies = match env("WEB_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(str::to_owned).collect(),
+            None => web.trusted_proxies,
+        };
+        c.trusted_proxies = proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|e| format!("web.trusted_proxies (DESTEK_WEB_TRUSTED_PROXIES): {e}"))
+            })
+            .collect::<Result<_, String>>()?;
+        if let Some(n) = env_number("WEB_PER_IP_PER_MINUTE", &env)?.or(web.per_ip_per_minute) {
             c.rate.per_ip_per_minute = n;
         }
-        if let Some(n) = env("WEB_PER_CONVERSATION_PER_MINUTE")
-            .and_then(|v| v.parse().ok())
-            .or(web.per_conversation_per_minute)
+        if let Some(n) =
+            env_number("WEB_PER_CONVERSATION_PER_MINUTE", &env)?.or(web.per_conversation_per_minute)
         {
             c.rate.per_conversation_per_minute = n;
         }
@@ -370,10 +421,18 @@ impl Config {
             (None, None) => None,
         }
         .filter(|t| !t.is_empty());
-        if let Some(w) = env("WEB_WATCH")
-            .map(|v| v != "false" && v != "0")
-            .or(web.watch)
+        if let Some(n) =
+            env_number("WEB_SOCKETS_PER_CONVERSATION", &env)?.or(web.sockets_per_conversation)
         {
+            c.sockets.per_conversation = n;
+        }
+        if let Some(n) = env_number("WEB_SOCKETS_PER_IP", &env)?.or(web.sockets_per_ip) {
+            c.sockets.per_ip = n;
+        }
+        if let Some(n) = env_number("WEB_SOCKET_IDLE_SECONDS", &env)?.or(web.socket_idle_seconds) {
+            c.sockets.idle = std::time::Duration::from_secs(u64::from(n));
+        }
+        if let Some(w) = env_bool("WEB_WATCH", &env)?.or(web.watch) {
             c.watch = w;
         }
         let handoff = raw.handoff.unwrap_or_default();
@@ -426,7 +485,11 @@ impl Config {
         {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(format!("log.format: `{other}` is not text or json")),
+            Some(other) => {
+                return Err(format!(
+                    "log.format (DESTEK_LOG_FORMAT): `{other}` is not text or json"
+                ));
+            }
         };
         let orders = raw.orders.unwrap_or_default();
         if orders.token.is_some() {
@@ -448,7 +511,8 @@ impl Config {
             },
             Some(other) => {
                 return Err(format!(
-                    "orders.source: `{other}` is not one of sqlite, http, memory"
+                    "orders.source (DESTEK_ORDERS_SOURCE): `{other}` is not one of sqlite, \
+                     http, memory"
                 ));
             }
         };

@@ -6,20 +6,20 @@ use crate::dialogue::{Conversation, Input, Outcome, Poll, Request, Response, Tur
 use crate::matcher::Classification;
 use crate::normalise::{Normalised, normalise};
 use crate::orders::OrderBackend;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+pub use crate::throttle::{Policy, VerifyGate, VerifyLimiter};
 
 /// One customer message through the whole engine: normalise, match, dialogue, backend.
-/// `limiter` caps failed verifications per order number across conversations.
+/// `gate` says when a verification must not be checked (too many failures, see
+/// `throttle`) and hears of every failed one.
 pub async fn turn(
     bot: &Bot,
     conv: &mut Conversation,
     input: &Input,
     backend: &dyn OrderBackend,
-    limiter: &VerifyLimiter,
+    gate: &dyn VerifyGate,
 ) -> Outcome {
-    let now = Instant::now();
+    let mut unchecked = Vec::new();
     let mut input = input.clone();
     if input.today.is_none() {
         input.today = Some(crate::orders::today_utc());
@@ -30,10 +30,16 @@ pub async fn turn(
             Poll::Done => break t.finish(),
             Poll::Need(request) => {
                 let response = match request {
-                    Request::Verify(id) if limiter.locked(&id, now) => Response::Order(Ok(None)),
-                    Request::Verify(id) | Request::Order(id) => {
-                        Response::Order(backend.order(&id).await)
+                    Request::Verify(id) => {
+                        if gate.throttled().await.is_some() {
+                            // Answered like a failure, saying nothing about the order.
+                            unchecked.push(id);
+                            Response::Order(Ok(None))
+                        } else {
+                            Response::Order(backend.order(&id).await)
+                        }
                     }
+                    Request::Order(id) => Response::Order(backend.order(&id).await),
                     Request::Cancel(id) => Response::Done(backend.cancel(&id).await),
                     Request::StartReturn { order_id, reason } => {
                         Response::Return(backend.start_return(&order_id, Vec::new(), reason).await)
@@ -47,57 +53,11 @@ pub async fn turn(
         }
     };
     for id in &outcome.failed_verifications {
-        limiter.record_failure(id, now);
+        if !unchecked.contains(id) {
+            gate.failed().await;
+        }
     }
     outcome
-}
-
-/// Failed verifications per order number in a sliding window: after `max` failures within
-/// `window`, every further attempt on that order fails without being checked, whichever
-/// conversation it comes from (order-number enumeration).
-#[derive(Debug)]
-pub struct VerifyLimiter {
-    max: usize,
-    window: Duration,
-    // A std Mutex: held for a map update, never across an await.
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl Default for VerifyLimiter {
-    fn default() -> Self {
-        VerifyLimiter::new(3, Duration::from_secs(3600))
-    }
-}
-
-impl VerifyLimiter {
-    pub fn new(max: usize, window: Duration) -> Self {
-        VerifyLimiter {
-            max,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn locked(&self, order_id: &str, now: Instant) -> bool {
-        let Ok(mut map) = self.failures.lock() else {
-            return true;
-        };
-        match map.get_mut(order_id) {
-            Some(times) => {
-                times.retain(|t| now.saturating_duration_since(*t) < self.window);
-                times.len() >= self.max
-            }
-            None => false,
-        }
-    }
-
-    pub fn record_failure(&self, order_id: &str, now: Instant) {
-        if let Ok(mut map) = self.failures.lock() {
-            let times = map.entry(order_id.to_owned()).or_default();
-            times.retain(|t| now.saturating_duration_since(*t) < self.window);
-            times.push(now);
-        }
-    }
 }
 
 /// Normalises and classifies a message without touching any conversation (`explain`, `eval`).

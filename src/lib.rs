@@ -40,6 +40,8 @@ pub mod similarity;
 pub mod stem;
 pub mod store;
 pub mod telegram;
+pub mod textfile;
+pub mod throttle;
 pub mod typo;
 pub mod web;
 

@@ -75,6 +75,8 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             wait_minutes: config.wait_minutes,
             admin_token: config.admin_token.clone(),
             pack: pack_source(config),
+            trusted_proxies: config.trusted_proxies.clone(),
+            sockets: config.sockets,
         },
     ))
 }

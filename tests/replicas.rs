@@ -6,223 +6,20 @@
 //! Without them the test says SKIPPED on stderr and passes, unless DESTEK_REQUIRE_ALL is
 //! set.
 
+#[path = "support/pg.rs"]
+mod pg;
+
+use pg::{Api, Cluster, SECRET, SKIP, pg_bin, replica};
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "replicas-webhook-secret";
-const SKIP: &str = "SKIPPED: PostgreSQL server binaries not installed (apt-get install postgresql)";
-
-/// The directory holding initdb, pg_ctl and postgres: on PATH, or Debian's
-/// /usr/lib/postgresql/<version>/bin (newest first).
-fn pg_bin() -> Option<PathBuf> {
-    let has_all = |d: &Path| {
-        ["initdb", "pg_ctl", "postgres"]
-            .iter()
-            .all(|b| d.join(b).is_file())
-    };
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    if let Some(d) = on_path.into_iter().find(|d| has_all(d)) {
-        return Some(d);
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
-            Some((v, e.path().join("bin")))
-        })
-        .filter(|(_, d)| has_all(d))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, d)| d)
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn check(what: &str, out: std::io::Result<Output>) {
-    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A temporary cluster, stopped and deleted on drop.
-struct Cluster {
-    bin: PathBuf,
-    dir: PathBuf,
-    /// initdb refuses to run as root: then every postgres command runs as `nobody`.
-    root: bool,
-    port: u16,
-}
-
-impl Cluster {
-    fn command(&self, program: &str) -> Command {
-        let program = self.bin.join(program);
-        if self.root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "nobody", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-
-    fn start(bin: PathBuf) -> Cluster {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("destek-replicas-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let cluster = Cluster {
-            bin,
-            dir,
-            root: is_root(),
-            port: free_port(),
-        };
-        if cluster.root {
-            check(
-                "chown nobody",
-                Command::new("chown")
-                    .arg("nobody:")
-                    .arg(&cluster.dir)
-                    .output(),
-            );
-        }
-        check(
-            "initdb",
-            cluster
-                .command("initdb")
-                .arg("-D")
-                .arg(cluster.data())
-                .args([
-                    "-U",
-                    "destek",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                ])
-                .output(),
-        );
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-            cluster.port,
-            cluster.dir.display()
-        );
-        check(
-            "pg_ctl start",
-            cluster
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(cluster.data())
-                .arg("-l")
-                .arg(cluster.dir.join("postgres.log"))
-                .args(["-o", &options, "-w", "-t", "30", "start"])
-                .stdin(Stdio::null())
-                .output(),
-        );
-        cluster
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("postgres://destek@127.0.0.1:{}/{db}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data())
-            .args(["-m", "immediate", "-w", "stop"])
-            .stdin(Stdio::null())
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// One `destek serve`, killed on drop.
-struct Replica {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn replica(config: &Path) -> Replica {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_destek"));
-    cmd.args(["--config", &config.display().to_string(), "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    // Only this test's configuration counts.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESTEK_") || k == "TELOXIDE_TOKEN" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("DESTEK_HANDOFF_SECRET", SECRET);
-    let mut child = cmd.spawn().expect("start destek serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        // Keeps draining stdout so the child never blocks on a full pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent && let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.trim().to_owned());
-                sent = true;
-            }
-        }
-    });
-    let mut r = Replica {
-        child,
-        base: String::new(),
-    };
-    r.base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("destek serve did not print `listening on` within 30 s");
-    r
-}
 
 /// The human queue: checks signatures, counts attempts per delivery id, keeps the events
 /// it accepted (each delivery id once).
@@ -268,85 +65,6 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         a.push((delivery, v));
     }
     StatusCode::OK
-}
-
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    bases: [String; 2],
-}
-
-impl Api {
-    async fn create(&self, replica: usize) -> (String, String) {
-        let v: Value = self
-            .http
-            .post(format!("{}/api/v1/conversations", self.bases[replica]))
-            .json(&json!({"lang": "en"}))
-            .send()
-            .await
-            .expect("create conversation")
-            .json()
-            .await
-            .expect("json");
-        (
-            v["conversation_id"].as_str().expect("id").to_owned(),
-            v["token"].as_str().expect("token").to_owned(),
-        )
-    }
-
-    /// Sends one message; returns the bot's reply texts.
-    async fn say(&self, replica: usize, id: &str, token: &str, text: &str) -> Vec<String> {
-        let res = self
-            .http
-            .post(format!(
-                "{}/api/v1/conversations/{id}/messages",
-                self.bases[replica]
-            ))
-            .bearer_auth(token)
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .expect("post message");
-        assert!(res.status().is_success(), "{text}: {}", res.status());
-        let v: Value = res.json().await.expect("json");
-        let replies = v["replies"].as_array().expect("replies");
-        assert!(!replies.is_empty(), "{text}: no reply");
-        replies
-            .iter()
-            .map(|r| r["text"].as_str().expect("reply text").to_owned())
-            .collect()
-    }
-
-    /// The transcript as (from, text), the same through both replicas.
-    async fn transcript(&self, id: &str, token: &str) -> Vec<(String, String)> {
-        let mut seen = Vec::new();
-        for base in &self.bases {
-            let v: Value = self
-                .http
-                .get(format!("{base}/api/v1/conversations/{id}/transcript"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("transcript")
-                .json()
-                .await
-                .expect("json");
-            let messages: Vec<(String, String)> = v["messages"]
-                .as_array()
-                .expect("messages")
-                .iter()
-                .map(|m| {
-                    (
-                        m["from"].as_str().unwrap_or_default().to_owned(),
-                        m["text"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            seen.push(messages);
-        }
-        assert_eq!(seen[0], seen[1], "the replicas disagree on {id}");
-        seen.swap_remove(0)
-    }
 }
 
 /// Splits a transcript into turns (the customer's text, the bot's replies) and checks that
@@ -426,6 +144,36 @@ async fn store_contract(url: &str) {
         .expect("migrations are idempotent");
     store.ping().await.expect("ping");
     assert!(store.load("nobody").await.expect("load").is_none());
+
+    // Issue 15, item 7: failed verifications are shared by replicas (one replica records,
+    // the other sees them) and old ones are forgotten.
+    let keys = vec!["ip:192.0.2.1".to_owned(), "conversation:x".to_owned()];
+    let t = now_ms();
+    store
+        .record_verify_failure(&keys, t - 5_000, t - 3_600_000)
+        .await
+        .expect("record");
+    store
+        .record_verify_failure(&keys[..1], t, t - 3_600_000)
+        .await
+        .expect("record");
+    let seen = other
+        .verify_failures(&keys, t - 3_600_000)
+        .await
+        .expect("count");
+    assert_eq!(
+        seen.iter()
+            .map(|f| (f.count, f.latest_ms))
+            .collect::<Vec<_>>(),
+        [(2, Some(t)), (1, Some(t - 5_000))]
+    );
+    other
+        .record_verify_failure(&keys[1..], t + 1, t - 1_000)
+        .await
+        .expect("record and forget");
+    let seen = store.verify_failures(&keys, 0).await.expect("count");
+    assert_eq!(seen[0].count, 1, "failures before the window are forgotten");
+    assert_eq!(seen[1].count, 1);
     let conv = |id: &str| Stored {
         id: id.into(),
         channel: "web".into(),
@@ -503,6 +251,16 @@ async fn store_contract(url: &str) {
         .map(|m| m.text)
         .collect();
     assert_eq!(texts, ["one", "two", "three"]);
+    // Issue 15, item 5: transcripts in pages, the latest first, on PostgreSQL too.
+    let page = other.transcript_page("c1", None, 2).await.expect("page");
+    let texts: Vec<&str> = page.iter().map(|(_, m)| m.text.as_str()).collect();
+    assert_eq!(texts, ["two", "three"]);
+    let earlier = other
+        .transcript_page("c1", Some(page[0].0), 2)
+        .await
+        .expect("earlier page");
+    let texts: Vec<&str> = earlier.iter().map(|(_, m)| m.text.as_str()).collect();
+    assert_eq!(texts, ["one"]);
     let loaded = store.load("c1").await.expect("load").expect("stored");
     assert_eq!(loaded.state, state);
     assert_eq!(loaded.token_hash, [7; 32]);

@@ -225,6 +225,17 @@
       }, function (e) { clearTimeout(timer); throw e; });
   }
   function transcript() { return api('GET', '/transcript'); }
+  // The whole transcript, page by page (the server sends the latest 200 messages at most).
+  function wholeTranscript() {
+    function from(before, acc, pages) {
+      var q = before == null ? '' : '?before=' + encodeURIComponent(before);
+      return api('GET', '/transcript' + q).then(function (tr) {
+        var msgs = (tr.messages || []).concat(acc);
+        return tr.before == null || pages >= 50 ? msgs : from(tr.before, msgs, pages + 1);
+      });
+    }
+    return from(null, [], 1);
+  }
   function ensureConv() {
     if (S.conv) return Promise.resolve();
     return api('POST', '', LANG ? { lang: LANG } : {}).then(function (d) {
@@ -363,7 +374,7 @@
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
   function download() {
-    var get = S.conv ? transcript().then(function (tr) { return labelled(tr.messages); }, function () { return S.msgs; }) : Promise.resolve(S.msgs);
+    var get = S.conv ? wholeTranscript().then(labelled, function () { return S.msgs; }) : Promise.resolve(S.msgs);
     get.then(function (msgs) {
       var name = attr('name') || t.name;
       var lines = [name + ' — ' + stamp(new Date()), ''];

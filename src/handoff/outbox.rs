@@ -58,19 +58,43 @@ pub async fn deliver(
     }
 }
 
-/// One pass: delivers every due entry. Returns how many were delivered.
+/// Rounds of one pass at most: each round takes the oldest due entry of every conversation,
+/// so a conversation with several queued events needs one round per event.
+const MAX_ROUNDS: usize = 64;
+
+/// One pass: delivers every due entry, a conversation's in the order they were written.
+/// Returns how many were delivered.
 pub async fn pass(
     store: &dyn Store,
     client: &reqwest::Client,
     settings: &WebhookSettings,
 ) -> usize {
+    let mut delivered = 0;
+    for _ in 0..MAX_ROUNDS {
+        let (due, now) = round(store, client, settings).await;
+        delivered += now;
+        // Stop when nothing was due, or nothing got through (the receiver is down).
+        if due == 0 || now == 0 {
+            break;
+        }
+    }
+    delivered
+}
+
+/// One round: the due entries the store hands out now. Returns (due, delivered).
+async fn round(
+    store: &dyn Store,
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+) -> (usize, usize) {
     let due = match store.due_deliveries(now_ms(), BATCH).await {
         Ok(d) => d,
         Err(e) => {
             crate::logging::error(format!("outbox: {e}"));
-            return 0;
+            return (0, 0);
         }
     };
+    let count = due.len();
     let mut delivered = 0;
     for d in due {
         let outcome = deliver(client, settings, &d).await;
@@ -89,7 +113,7 @@ pub async fn pass(
             crate::logging::error(format!("outbox: {e}"));
         }
     }
-    delivered
+    (count, delivered)
 }
 
 /// Runs until `stop` resolves, then makes one last pass so nothing due is left behind.

@@ -143,8 +143,17 @@ impl Row<'_> {
             // The dialogue verifies a customer by e-mail or phone before showing an order.
             return Err(self.error("email", "an order needs an email or a phone".into()));
         }
+        let order_id = self.required("order_id")?;
+        if let Some(c) = order_id.chars().find(|c| c.is_control()) {
+            // A NUL or a line break in an id cannot be typed by a customer, and breaks logs
+            // and exports.
+            return Err(self.error(
+                "order_id",
+                format!("contains the control character {:?}", c),
+            ));
+        }
         Ok(Order {
-            order_id: self.required("order_id")?.to_owned(),
+            order_id: order_id.to_owned(),
             status: self.status()?,
             email,
             phone,

@@ -111,8 +111,16 @@ impl SqliteOrders {
     /// orders with the same id. All or nothing: one bad row and nothing is stored.
     /// Returns how many orders were imported.
     pub fn import_csv(&self, mut reader: impl Read) -> Result<usize, ImportError> {
-        let mut text = String::new();
-        reader.read_to_string(&mut text)?;
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
+        let text = crate::textfile::utf8(bytes).map_err(|bad| CsvError {
+            line: bad.line,
+            column: None,
+            message: format!(
+                "column {}: byte 0x{:02x} is not UTF-8",
+                bad.column, bad.byte
+            ),
+        })?;
         let orders = read_orders(&text)?;
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(OrdersError::from)?;

@@ -43,8 +43,7 @@ pub fn read_dirs(dirs: &[&Path]) -> io::Result<Vec<Source>> {
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+            let text = crate::textfile::read(&p)?;
             Ok(Source {
                 path: p.display().to_string(),
                 text,

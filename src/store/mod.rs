@@ -123,7 +123,8 @@ pub trait Store: Send + Sync {
     /// Appends messages, replaces the state when given and queues webhook deliveries — in
     /// one transaction.
     fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Undelivered deliveries due at `now_ms`, oldest first.
+    /// Undelivered deliveries due at `now_ms`, oldest first; of each conversation only its
+    /// oldest undelivered one, so its events arrive in the order they were written.
     fn due_deliveries(
         &self,
         now_ms: i64,
@@ -148,6 +149,28 @@ pub trait Store: Send + Sync {
         id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<usize, StoreError>>;
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
+    /// At most `limit` messages, the latest before position `before` (all when `None`),
+    /// oldest first, each with its position (to page further back).
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>>;
+    /// Records a failed order verification under each key (`conversation:<id>`,
+    /// `ip:<address>`), and forgets failures from before `forget_before_ms`.
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Per key, in order: the failures from `since_ms` on.
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>>;
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }

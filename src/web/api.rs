@@ -2,39 +2,22 @@
 
 use super::AppState;
 use super::auth;
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::turn::{self, Said};
 use crate::lang::Lang;
 use crate::store::{Change, Message, Sender, Stored, now_rfc3339};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 const WIDGET_JS: &str = include_str!("../../web/widget.js");
 const WIDGET_CSS: &str = include_str!("../../web/widget.css");
-const DEMO_PAGE: &str = include_str!("../../web/index.html");
-
-/// The client's IP address, for per-IP rate limits ("unknown" when not served over TCP).
-pub(super) struct ClientIp(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        ))
-    }
-}
+pub(super) const DEMO_PAGE: &str = include_str!("../../web/index.html");
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match body {
@@ -140,7 +123,10 @@ pub(super) async fn post_message(
     let out = turn::run(
         &state,
         &id,
-        turn::Caller::Token(auth::bearer(&headers)),
+        turn::Caller::Token {
+            token: auth::bearer(&headers),
+            ip: &ip,
+        },
         said,
     )
     .await?;
@@ -151,17 +137,27 @@ pub(super) async fn post_message(
 }
 
 #[derive(Deserialize)]
-pub(super) struct TokenQuery {
+pub(super) struct TranscriptQuery {
     token: Option<String>,
+    /// Only messages before this position (the `before` of the previous page).
+    before: Option<i64>,
+    limit: Option<usize>,
 }
+
+/// Messages per transcript page, unless `?limit=` asks for fewer.
+pub const TRANSCRIPT_PAGE: usize = 200;
 
 pub(super) async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<TranscriptQuery>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let shared = state.shared();
+    if !shared.rate.allow_ip(&ip) {
+        return Err(ApiError::rate_limited());
+    }
     let stored = shared
         .store
         .load(&id)
@@ -171,12 +167,24 @@ pub(super) async fn transcript(
     if !auth::token_matches(token, &stored.token_hash) {
         return Err(ApiError::unauthorized());
     }
-    let messages = shared.store.transcript(&id).await?;
+    let limit = q.limit.unwrap_or(TRANSCRIPT_PAGE).clamp(1, TRANSCRIPT_PAGE);
+    // One more than asked for says whether there is an earlier page.
+    let mut page = shared
+        .store
+        .transcript_page(&id, q.before, limit + 1)
+        .await?;
+    let more = page.len() > limit;
+    if more {
+        page.remove(0);
+    }
+    let before = more.then(|| page.first().map(|(seq, _)| *seq)).flatten();
+    let messages: Vec<_> = page.into_iter().map(|(_, m)| m).collect();
     Ok(Json(json!({
         "conversation_id": id,
         "lang": stored.state.lang.or(stored.lang_hint),
         "handoff": stored.state.handoff.is_some(),
         "messages": messages,
+        "before": before,
     })))
 }
 
@@ -225,6 +233,8 @@ pub(super) async fn agent_message(
     }
     let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
+    // Loaded and written back under the conversation's lock, like a customer turn.
+    let held = turn::hold(&state, &id).await?;
     let mut stored = shared
         .store
         .load(&id)
@@ -259,6 +269,7 @@ pub(super) async fn agent_message(
             },
         )
         .await?;
+    drop(held);
     let delivered = state
         .deliver(
             &stored.channel,
@@ -278,6 +289,8 @@ pub(super) async fn resolve_handoff(
     agent_auth(&state, &headers)?;
     let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
+    // Loaded and written back under the conversation's lock, like a customer turn.
+    let held = turn::hold(&state, &id).await?;
     let mut stored = shared
         .store
         .load(&id)
@@ -323,6 +336,7 @@ pub(super) async fn resolve_handoff(
             },
         )
         .await?;
+    drop(held);
     let event = json!({
         "type": "replies",
         "replies": ask.as_slice(),
@@ -426,7 +440,20 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        shared.metrics.render(backlog),
+        {
+            let live = shared.live.stats();
+            format!(
+                "{}# HELP destek_websockets_open Open WebSockets.\n\
+                 # TYPE destek_websockets_open gauge\n\
+                 destek_websockets_open {}\n\
+                 # HELP destek_websocket_conversations Conversations with a WebSocket open.\n\
+                 # TYPE destek_websocket_conversations gauge\n\
+                 destek_websocket_conversations {}\n",
+                shared.metrics.render(backlog),
+                live.sockets,
+                live.conversations
+            )
+        },
     )
         .into_response()
 }

@@ -7,11 +7,16 @@
 
 mod api;
 mod auth;
+mod client_ip;
 mod error;
+pub mod headers;
+pub mod live;
 pub mod metrics;
+pub mod proxy;
 pub mod rate;
 pub mod reload;
 pub mod turn;
+pub mod verify;
 mod ws;
 
 pub use auth::constant_time_eq;
@@ -19,7 +24,6 @@ pub use error::ApiError;
 pub use turn::{Caller, Said};
 
 use crate::bot::Bot;
-use crate::engine::VerifyLimiter;
 use crate::orders::{BoxFuture, OrderBackend};
 use crate::store::Store;
 use axum::Router;
@@ -45,10 +49,9 @@ pub struct Shared {
     bot: RwLock<Arc<Bot>>,
     pub store: Arc<dyn Store>,
     pub orders: Arc<dyn OrderBackend>,
-    pub verify_limiter: VerifyLimiter,
     pub rate: rate::RateLimits,
     locks: turn::ConversationLocks,
-    pub live: ws::Live,
+    pub live: live::Live,
     pub metrics: metrics::Metrics,
     pub settings: WebSettings,
     /// How to reach a customer outside a request, per channel other than the widget
@@ -79,6 +82,10 @@ pub struct WebSettings {
     pub admin_token: Option<String>,
     /// Where `/admin/reload` reads the pack from.
     pub pack: Option<reload::PackSource>,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` is believed.
+    pub trusted_proxies: Vec<proxy::Cidr>,
+    /// Bounds on open WebSockets.
+    pub sockets: live::SocketLimits,
 }
 
 impl AppState {
@@ -94,10 +101,9 @@ impl AppState {
                 bot: RwLock::new(Arc::new(bot)),
                 store,
                 orders,
-                verify_limiter: VerifyLimiter::default(),
                 rate,
                 locks: turn::ConversationLocks::default(),
-                live: ws::Live::default(),
+                live: live::Live::default(),
                 metrics: metrics::Metrics::default(),
                 settings,
                 outbound: RwLock::new(HashMap::new()),
@@ -196,6 +202,10 @@ impl AppState {
 /// The router: API, WebSocket, widget, demo page, health.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.shared().settings.allowed_origins);
+    let security = Arc::new(headers::SecurityHeaders::new(
+        &state.shared().settings.allowed_origins,
+        api::DEMO_PAGE,
+    ));
     let api = Router::new()
         .route("/api/v1/conversations", post(api::create_conversation))
         .route(
@@ -224,6 +234,11 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::map_response_with_state(
+            security,
+            headers::add,
+        ))
         .with_state(state)
 }
 

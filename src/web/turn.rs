@@ -6,9 +6,10 @@ use crate::dialogue::Conversation;
 use crate::dialogue::{Input, Outcome};
 use crate::engine;
 use crate::handoff;
+use crate::store::TurnGuard;
 use crate::store::{Change, Message, OutboxEntry, Sender, now_rfc3339};
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Serialises the turns of each conversation: 1,024 slots chosen by hashing the id, so two
 /// turns of one conversation never interleave while memory stays bounded (two busy
@@ -34,10 +35,31 @@ impl ConversationLocks {
     }
 }
 
+/// A conversation held for writing: its in-process lock and, for a store shared by
+/// replicas, its cross-process lock. Every write of a conversation's state (a customer
+/// turn, an agent's message, a resolve) holds one, so none overwrites another.
+pub struct Held {
+    // Dropped in this order: the store's lock first, then the in-process one.
+    _across_replicas: TurnGuard,
+    _here: OwnedMutexGuard<()>,
+}
+
+/// Waits for the conversation to be free, then holds it until the `Held` is dropped.
+pub async fn hold(state: &AppState, id: &str) -> Result<Held, ApiError> {
+    let shared = state.shared();
+    let here = shared.locks.slot(id).lock_owned().await;
+    let across_replicas = shared.store.lock_conversation(id).await?;
+    Ok(Held {
+        _across_replicas: across_replicas,
+        _here: here,
+    })
+}
+
 /// Who is asking for the turn.
 pub enum Caller<'a> {
-    /// A browser or API client: must present the conversation's bearer token.
-    Token(Option<&'a str>),
+    /// A browser or API client: must present the conversation's bearer token; `ip` is the
+    /// client's address (failed verifications are counted against it too).
+    Token { token: Option<&'a str>, ip: &'a str },
     /// A channel adapter that authenticated its own source (Telegram's secret token,
     /// long polling of the Bot API).
     Trusted,
@@ -63,22 +85,32 @@ pub async fn run(
 ) -> Result<Outcome, ApiError> {
     let shared = state.shared();
     let started = std::time::Instant::now();
+    // The token is checked before the conversation's limit is charged: a stranger who
+    // knows the id cannot use up its owner's messages. A token never changes, so the check
+    // needs no lock.
+    let ip = match caller {
+        Caller::Token { ip, .. } => Some(ip),
+        Caller::Trusted => None,
+    };
+    if let Caller::Token { token, .. } = caller {
+        let stored = shared
+            .store
+            .load(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+        if !auth::token_matches(token, &stored.token_hash) {
+            return Err(ApiError::unauthorized());
+        }
+    }
     if !shared.rate.allow_conversation(id) {
         return Err(ApiError::rate_limited());
     }
-    let lock = shared.locks.slot(id);
-    let _turn = lock.lock().await;
-    let _across_replicas = shared.store.lock_conversation(id).await?;
+    let _held = hold(state, id).await?;
     let stored = shared
         .store
         .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-    if let Caller::Token(token) = caller
-        && !auth::token_matches(token, &stored.token_hash)
-    {
-        return Err(ApiError::unauthorized());
-    }
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),
         Said::Media(description) => (description, Input::default()),
@@ -107,14 +139,8 @@ pub async fn run(
 
     let bot = state.bot();
     let mut conv = stored.state;
-    let outcome = engine::turn(
-        &bot,
-        &mut conv,
-        &input,
-        shared.orders.as_ref(),
-        &shared.verify_limiter,
-    )
-    .await;
+    let gate = super::verify::StoreGate::new(std::sync::Arc::clone(&shared.store), id, ip);
+    let outcome = engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await;
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome
         .replies

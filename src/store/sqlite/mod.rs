@@ -5,41 +5,27 @@
 //! (`synchronous = FULL`: the commit is on disk before anyone is answered). Many concurrent
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
+mod writer;
+
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
 use crate::orders::BoxFuture;
+use crate::throttle::Failures;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
+use writer::{Reply, Write, write_loop};
 
-const MIGRATIONS: [&str; 2] = [
-    include_str!("../../migrations/store/0001_conversations.sql"),
-    include_str!("../../migrations/store/0002_outbox.sql"),
+const MIGRATIONS: [&str; 4] = [
+    include_str!("../../../migrations/store/0001_conversations.sql"),
+    include_str!("../../../migrations/store/0002_outbox.sql"),
+    include_str!("../../../migrations/store/0003_verify_failures.sql"),
+    include_str!("../../../migrations/store/0004_outbox_order.sql"),
 ];
-/// Writes committed together at most; bounds the latency of the first one in a batch.
-const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
-
-type Reply = oneshot::Sender<Result<(), StoreError>>;
-
-enum Write {
-    Create(Stored, Reply),
-    Commit {
-        id: String,
-        change: Change,
-        reply: Reply,
-    },
-    Attempt {
-        id: String,
-        outcome: Result<(), String>,
-        next_attempt_at: i64,
-        reply: Reply,
-    },
-    Retry {
-        id: Option<String>,
-        reply: oneshot::Sender<Result<usize, StoreError>>,
-    },
-}
+/// Connections for long reads (transcripts, delivery lists), on the blocking pool: at most
+/// this many run at once, and they never hold up the quick reads of a turn.
+const BULK_READERS: usize = 2;
 
 pub struct SqliteStore {
     writes: Mutex<mpsc::Sender<Write>>,
@@ -47,6 +33,9 @@ pub struct SqliteStore {
     // blocking thread, never across an await.
     readers: Arc<[Mutex<Connection>]>,
     next_reader: std::sync::atomic::AtomicUsize,
+    bulk: Arc<[Mutex<Connection>]>,
+    /// One permit per bulk connection; waiting for one costs no thread.
+    bulk_permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -76,6 +65,9 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let bulk = (0..BULK_READERS)
+            .map(|_| open(&path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("destek-store-writer".into())
@@ -85,6 +77,8 @@ impl SqliteStore {
             writes: Mutex::new(tx),
             readers: readers.into(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            bulk: bulk.into(),
+            bulk_permits: Arc::new(tokio::sync::Semaphore::new(BULK_READERS)),
         }))
     }
 
@@ -110,175 +104,30 @@ impl SqliteStore {
         let guard = self.readers[i].lock().map_err(|_| StoreError::Closed)?;
         f(&guard)
     }
-}
 
-fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
-                Err(_) => break,
-            }
-        }
-        let results = apply_batch(&mut conn, &batch);
-        for (w, r) in batch.into_iter().zip(results) {
-            match w {
-                Write::Create(_, reply)
-                | Write::Commit { reply, .. }
-                | Write::Attempt { reply, .. } => {
-                    let _ = reply.send(r.map(|_| ()));
-                }
-                Write::Retry { reply, .. } => {
-                    let _ = reply.send(r);
-                }
-            }
-        }
-    }
-}
-
-/// Applies every write in its own savepoint, so one bad write fails alone, then commits
-/// the lot. If the commit fails, every write in the batch fails.
-fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<usize, StoreError>> {
-    let mut tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            return batch
+    /// A read that may take long: waits for a bulk connection without holding a thread,
+    /// then runs on the blocking pool.
+    async fn read_bulk<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = Arc::clone(&self.bulk_permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let bulk = Arc::clone(&self.bulk);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // A permit is held, so one of the connections is free.
+            let guard = bulk
                 .iter()
-                .map(|_| Err(StoreError::Db(msg.clone())))
-                .collect();
-        }
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for w in batch {
-        let r = match tx.savepoint() {
-            Ok(sp) => match apply(&sp, w) {
-                Ok(n) => sp.commit().map(|()| n).map_err(db),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(db(e)),
-        };
-        results.push(r);
+                .find_map(|c| c.try_lock().ok())
+                .map_or_else(|| bulk[0].lock().map_err(|_| StoreError::Closed), Ok)?;
+            f(&guard)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
     }
-    match tx.commit() {
-        Ok(()) => results,
-        Err(e) => {
-            let msg = e.to_string();
-            results
-                .into_iter()
-                .map(|_| Err(StoreError::Db(msg.clone())))
-                .collect()
-        }
-    }
-}
-
-fn state_json(state: &crate::dialogue::Conversation) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Applies one write; returns the rows it affected where that matters (retries).
-fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
-    let now = super::now_rfc3339();
-    match w {
-        Write::Create(s, _) => {
-            conn.execute(
-                "INSERT INTO conversations (id, channel, lang_hint, token_hash, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![
-                    s.id,
-                    s.channel,
-                    s.lang_hint.map(|l| l.code()),
-                    &s.token_hash[..],
-                    state_json(&s.state)?,
-                    now
-                ],
-            )
-            .map_err(db)?;
-        }
-        Write::Commit { id, change, .. } => {
-            let Change {
-                messages,
-                state,
-                outbox,
-            } = change;
-            let mut insert = conn
-                .prepare_cached(
-                    "INSERT INTO messages (conversation_id, sender, text, buttons, agent, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
-            for m in messages {
-                let buttons = if m.buttons.is_empty() {
-                    None
-                } else {
-                    Some(
-                        serde_json::to_string(&m.buttons)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    )
-                };
-                insert
-                    .execute(params![id, m.from.as_str(), m.text, buttons, m.agent, m.at])
-                    .map_err(db)?;
-            }
-            if let Some(state) = state {
-                let n = conn
-                    .execute(
-                        "UPDATE conversations SET state = ?2, updated_at = ?3 WHERE id = ?1",
-                        params![id, state_json(state)?, now],
-                    )
-                    .map_err(db)?;
-                if n == 0 {
-                    return Err(StoreError::Db(format!("no conversation {id}")));
-                }
-            }
-            let now_ms = super::now_ms();
-            for e in outbox {
-                conn.execute(
-                    "INSERT INTO outbox (id, conversation_id, event, body, next_attempt_at, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![e.id, id, e.event, e.body, now_ms],
-                )
-                .map_err(db)?;
-            }
-        }
-        Write::Attempt {
-            id,
-            outcome,
-            next_attempt_at,
-            ..
-        } => {
-            match outcome {
-                Ok(()) => conn.execute(
-                    "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-                     WHERE id = ?1",
-                    params![id, super::now_ms()],
-                ),
-                Err(e) => conn.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
-                     WHERE id = ?1",
-                    params![id, e, next_attempt_at],
-                ),
-            }
-            .map_err(db)?;
-        }
-        Write::Retry { id, .. } => {
-            let now_ms = super::now_ms();
-            let n = match id {
-                Some(id) => conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
-                    params![id, now_ms],
-                ),
-                None => conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL",
-                    params![now_ms],
-                ),
-            }
-            .map_err(db)?;
-            return Ok(n);
-        }
-    }
-    Ok(0)
 }
 
 fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -366,8 +215,12 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
         Box::pin(self.read(move |conn| {
             let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM outbox
+                "SELECT {DELIVERY_COLUMNS} FROM outbox o
                  WHERE delivered_at IS NULL AND next_attempt_at <= ?1
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox p
+                       WHERE p.conversation_id = o.conversation_id
+                         AND p.delivered_at IS NULL AND p.rowid < o.rowid)
                  ORDER BY next_attempt_at LIMIT ?2"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
@@ -398,7 +251,7 @@ impl Store for SqliteStore {
         undelivered_only: bool,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Delivery>, StoreError>> {
-        Box::pin(self.read(move |conn| {
+        Box::pin(self.read_bulk(move |conn| {
             let filter = if undelivered_only {
                 "WHERE delivered_at IS NULL"
             } else {
@@ -431,9 +284,62 @@ impl Store for SqliteStore {
         })
     }
 
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>> {
+        let id = id.to_owned();
+        let before = before.unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Box::pin(self.read_bulk(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, sender, text, buttons, agent, at FROM messages
+                     WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![id, before, limit], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .map_err(db)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, from, text, buttons, agent, at) = row.map_err(db)?;
+                let buttons = match buttons {
+                    Some(b) => {
+                        serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
+                out.push((
+                    seq,
+                    Message {
+                        from: sender(&from),
+                        text,
+                        buttons,
+                        agent,
+                        at,
+                    },
+                ));
+            }
+            out.reverse();
+            Ok(out)
+        }))
+    }
+
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
         let id = id.to_owned();
-        Box::pin(self.read(move |conn| {
+        Box::pin(self.read_bulk(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT sender, text, buttons, agent, at FROM messages
@@ -469,6 +375,47 @@ impl Store for SqliteStore {
                 });
             }
             Ok(out)
+        }))
+    }
+
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let keys = keys.to_vec();
+        Box::pin(self.write(move |reply| Write::VerifyFailure {
+            keys,
+            at_ms,
+            forget_before_ms,
+            reply,
+        }))
+    }
+
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<Failures>, StoreError>> {
+        let keys = keys.to_vec();
+        Box::pin(self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT COUNT(*), MAX(at) FROM verify_failures WHERE key = ?1 AND at >= ?2",
+                )
+                .map_err(db)?;
+            keys.iter()
+                .map(|key| {
+                    stmt.query_row(params![key, since_ms], |r| {
+                        Ok(Failures {
+                            count: r.get(0)?,
+                            latest_ms: r.get(1)?,
+                        })
+                    })
+                    .map_err(db)
+                })
+                .collect()
         }))
     }
 

@@ -9,26 +9,17 @@
 //! cleanly; after an error or a cancelled future it is dropped, which ends its session:
 //! no half-done transaction and no advisory lock can outlive its owner.
 
+mod migrate;
+mod pool;
+
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored, TurnGuard};
 use crate::orders::BoxFuture;
-use std::collections::HashMap;
+use pool::{Lease, Pool};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::Row;
 
-const MIGRATIONS: [(i32, &str); 2] = [
-    (
-        1,
-        include_str!("../../migrations/postgres/0001_conversations.sql"),
-    ),
-    (2, include_str!("../../migrations/postgres/0002_outbox.sql")),
-];
-/// The two-key advisory lock held while migrating, so replicas starting together apply
-/// each migration once. The two-key form never collides with the one-key (`bigint`)
-/// locks of conversations.
-const MIGRATION_LOCK: (i32, i32) = (0x6465_7374, 1); // "dest", 1
 /// Connections for queries and transactions, per process.
 const QUERY_CONNECTIONS: usize = 8;
 /// Connections holding conversation locks, per process: turns in flight at once beyond
@@ -59,104 +50,6 @@ pub(crate) fn error_text(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// A connection and the statements prepared on it.
-struct Conn {
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Conn {
-    async fn prepare(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql).await.map_err(db)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
-    }
-}
-
-struct Pool {
-    config: tokio_postgres::Config,
-    /// Run on every new connection.
-    setup: Option<&'static str>,
-    // A std Mutex: held only to push or pop, never across an await.
-    idle: Mutex<Vec<Conn>>,
-    permits: Arc<Semaphore>,
-}
-
-/// A connection taken from a pool. Dropped, it closes the connection; `release` gives it
-/// back for reuse.
-struct Lease {
-    conn: Conn,
-    pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Lease {
-    fn release(self) {
-        if self.conn.client.is_closed() {
-            return;
-        }
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            idle.push(self.conn);
-        }
-    }
-}
-
-impl Pool {
-    fn new(config: tokio_postgres::Config, size: usize, setup: Option<&'static str>) -> Arc<Pool> {
-        Arc::new(Pool {
-            config,
-            setup,
-            idle: Mutex::new(Vec::new()),
-            permits: Arc::new(Semaphore::new(size)),
-        })
-    }
-
-    async fn get(self: &Arc<Self>) -> Result<Lease, StoreError> {
-        let permit =
-            tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Db("timed out waiting for a free database connection".into())
-                })?
-                .map_err(|_| StoreError::Closed)?;
-        let reused = loop {
-            let conn = self.idle.lock().map_err(|_| StoreError::Closed)?.pop();
-            match conn {
-                Some(c) if c.client.is_closed() => continue,
-                other => break other,
-            }
-        };
-        let conn = match reused {
-            Some(c) => c,
-            None => self.connect().await?,
-        };
-        Ok(Lease {
-            conn,
-            pool: Arc::clone(self),
-            _permit: permit,
-        })
-    }
-
-    async fn connect(&self) -> Result<Conn, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(db)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                crate::logging::warn(format!("postgres connection closed: {}", error_text(&e)));
-            }
-        });
-        if let Some(sql) = self.setup {
-            client.batch_execute(sql).await.map_err(db)?;
-        }
-        Ok(Conn {
-            client,
-            statements: HashMap::new(),
-        })
-    }
-}
-
 pub struct PgStore {
     queries: Arc<Pool>,
     locks: Arc<Pool>,
@@ -178,61 +71,10 @@ impl PgStore {
         let queries = Pool::new(config.clone(), QUERY_CONNECTIONS, None);
         let locks = Pool::new(config, LOCK_CONNECTIONS, Some(LOCK_WAIT));
         let mut lease = queries.get().await?;
-        migrate(&mut lease.conn.client).await?;
+        migrate::migrate(&mut lease.conn.client).await?;
         lease.release();
         Ok(Arc::new(PgStore { queries, locks }))
     }
-}
-
-async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let (k1, k2) = MIGRATION_LOCK;
-    client
-        .execute("SELECT pg_advisory_lock($1, $2)", &[&k1, &k2])
-        .await
-        .map_err(db)?;
-    let applied = apply_migrations(client).await;
-    // On any error the caller drops the connection, which frees the lock too.
-    client
-        .execute("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2])
-        .await
-        .map_err(db)?;
-    applied
-}
-
-async fn apply_migrations(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS destek_migrations (
-                 version    INTEGER PRIMARY KEY,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
-        .await
-        .map_err(db)?;
-    for (version, sql) in MIGRATIONS {
-        let tx = client.transaction().await.map_err(db)?;
-        let done = tx
-            .query_opt(
-                "SELECT 1 FROM destek_migrations WHERE version = $1",
-                &[&version],
-            )
-            .await
-            .map_err(db)?
-            .is_some();
-        if !done {
-            tx.batch_execute(sql)
-                .await
-                .map_err(|e| StoreError::Db(format!("migration {version}: {}", error_text(&e))))?;
-            tx.execute(
-                "INSERT INTO destek_migrations (version) VALUES ($1)",
-                &[&version],
-            )
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-    }
-    Ok(())
 }
 
 /// The advisory-lock key of a conversation: 64-bit FNV-1a of its id. Two ids sharing a
@@ -321,9 +163,15 @@ const INSERT_OUTBOX: &str =
 /// replica retries the entry (with the same delivery id, so the receiver accepts it once).
 /// A row another replica claimed a moment ago is re-checked against the WHERE clause after
 /// its lock is granted and no longer matches. The entry's due time is returned as it was.
+/// Only the oldest undelivered entry of a conversation is claimed (a claimed one is still
+/// undelivered), so a conversation's events arrive in the order they were written.
 const CLAIM_DUE: &str = "WITH due AS (
-         SELECT id, next_attempt_at FROM outbox
+         SELECT id, next_attempt_at FROM outbox o
          WHERE delivered_at IS NULL AND next_attempt_at <= $1
+           AND NOT EXISTS (
+               SELECT 1 FROM outbox p
+               WHERE p.conversation_id = o.conversation_id
+                 AND p.delivered_at IS NULL AND p.seq < o.seq)
          ORDER BY next_attempt_at, created_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED
@@ -348,6 +196,12 @@ const RETRY_ALL: &str = "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_
 const TRANSCRIPT: &str = "SELECT sender, text, buttons, agent, at FROM messages
      WHERE conversation_id = $1 ORDER BY seq";
 const LOCK: &str = "SELECT pg_advisory_lock($1)";
+const TRANSCRIPT_PAGE: &str = "SELECT seq, sender, text, buttons, agent, at FROM messages
+     WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
+const FORGET_FAILURES: &str = "DELETE FROM verify_failures WHERE at < $1";
+const INSERT_FAILURE: &str = "INSERT INTO verify_failures (key, at) VALUES ($1, $2)";
+const COUNT_FAILURES: &str =
+    "SELECT COUNT(*), MAX(at) FROM verify_failures WHERE key = $1 AND at >= $2";
 
 impl PgStore {
     async fn commit_change(&self, id: &str, change: Change) -> Result<(), StoreError> {
@@ -563,6 +417,42 @@ impl Store for PgStore {
         })
     }
 
+    fn transcript_page<'a>(
+        &'a self,
+        id: &'a str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(i64, Message)>, StoreError>> {
+        Box::pin(async move {
+            let before = before.unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = self.rows(TRANSCRIPT_PAGE, &[&id, &before, &limit]).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let from: String = r.try_get(1).map_err(db)?;
+                let buttons: Option<String> = r.try_get(3).map_err(db)?;
+                let buttons = match buttons {
+                    Some(b) => {
+                        serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
+                out.push((
+                    r.try_get(0).map_err(db)?,
+                    Message {
+                        from: sender(&from),
+                        text: r.try_get(2).map_err(db)?,
+                        buttons,
+                        agent: r.try_get(4).map_err(db)?,
+                        at: r.try_get(5).map_err(db)?,
+                    },
+                ));
+            }
+            out.reverse();
+            Ok(out)
+        })
+    }
+
     fn transcript<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
         Box::pin(async move {
             let rows = self.rows(TRANSCRIPT, &[&id]).await?;
@@ -582,6 +472,52 @@ impl Store for PgStore {
                     buttons,
                     agent: r.try_get(3).map_err(db)?,
                     at: r.try_get(4).map_err(db)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn record_verify_failure<'a>(
+        &'a self,
+        keys: &'a [String],
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut lease = self.queries.get().await?;
+            let conn = &mut lease.conn;
+            let forget = conn.prepare(FORGET_FAILURES).await?;
+            let insert = conn.prepare(INSERT_FAILURE).await?;
+            let tx = conn.client.transaction().await.map_err(db)?;
+            tx.execute(&forget, &[&forget_before_ms])
+                .await
+                .map_err(db)?;
+            for key in keys {
+                tx.execute(&insert, &[key, &at_ms]).await.map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+            lease.release();
+            Ok(())
+        })
+    }
+
+    fn verify_failures<'a>(
+        &'a self,
+        keys: &'a [String],
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let rows = self.rows(COUNT_FAILURES, &[key, &since_ms]).await?;
+                let (count, latest_ms): (i64, Option<i64>) = match rows.first() {
+                    Some(r) => (r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?),
+                    None => (0, None),
+                };
+                out.push(crate::throttle::Failures {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    latest_ms,
                 });
             }
             Ok(out)
