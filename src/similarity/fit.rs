@@ -18,7 +18,7 @@ const MARGIN: f32 = 0.5;
 /// `units`: unit example vectors; `gold`: each example's centroid; `class_of`: the class
 /// (intent) of each centroid; `weights`: dense feature-major centroid weights, refined in
 /// place.
-pub fn fit(units: &[Vec<(u32, f32)>], gold: &[u32], class_of: &[u32], weights: &mut [f32]) {
+pub fn fit(units: &[&[(u32, f32)]], gold: &[u32], class_of: &[u32], weights: &mut [f32]) {
     let c = class_of.len();
     if c == 0 || units.is_empty() {
         return;
@@ -38,7 +38,7 @@ pub fn fit(units: &[Vec<(u32, f32)>], gold: &[u32], class_of: &[u32], weights: &
             order.swap(i, j);
         }
         for &i in &order {
-            let x = &units[i];
+            let x = units[i];
             let g = gold[i] as usize;
             scores.iter_mut().for_each(|s| *s = 0.0);
             for &(f, v) in x {

@@ -20,6 +20,13 @@ use std::cell::RefCell;
 
 /// Smallest centroid weight kept in the index: the rest is noise that only costs time.
 const MIN_WEIGHT: f32 = 0.004;
+/// Postings kept per feature: a feature shared by more centroids than this tells little
+/// apart, and reading its whole list would cost every message time.
+const MAX_POSTINGS: usize = 64;
+/// Index entries a large (unfitted) pack may hold; each centroid keeps its share, and at
+/// least `MIN_KEPT` features.
+const MAX_ENTRIES: usize = 1_500_000;
+const MIN_KEPT: usize = 48;
 const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 
 /// A class is an intent index, or `classes - 1` for out-of-scope examples.
@@ -110,17 +117,19 @@ pub fn features(folded: &str, out: &mut Vec<u64>) {
     }
 }
 
-/// Sorted (feature, count) pairs of a list of hashes.
-fn counted(hashes: &mut [u64]) -> Vec<(u64, u32)> {
+/// Calls `f` with each distinct hash and how often it occurs (sorts `hashes`).
+fn for_each_counted(hashes: &mut [u64], mut f: impl FnMut(u64, u32)) {
     hashes.sort_unstable();
-    let mut out: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
-    for &h in hashes.iter() {
-        match out.last_mut() {
-            Some((last, n)) if *last == h => *n += 1,
-            _ => out.push((h, 1)),
+    let mut i = 0;
+    while i < hashes.len() {
+        let h = hashes[i];
+        let mut j = i + 1;
+        while j < hashes.len() && hashes[j] == h {
+            j += 1;
         }
+        f(h, (j - i) as u32);
+        i = j;
     }
-    out
 }
 
 fn tf(count: u32) -> f32 {
@@ -130,104 +139,126 @@ fn tf(count: u32) -> f32 {
 impl SimilarityIndex {
     /// `examples`: (class, language, folded text); `classes`: how many classes there are.
     pub fn new(examples: &[(usize, Lang, String)], classes: usize) -> SimilarityIndex {
+        // Every example's (feature, count) pairs, flat: example `i` is `doc_at[i]..doc_at[i+1]`.
         let mut ids: IdMap<u32> = IdMap::default();
+        ids.reserve(examples.len() * 8);
         let mut df: Vec<u32> = Vec::new();
-        let mut docs: Vec<Vec<(u32, u32)>> = Vec::with_capacity(examples.len());
+        let mut flat: Vec<(u32, f32)> = Vec::with_capacity(examples.len() * 48);
+        let mut doc_at: Vec<usize> = Vec::with_capacity(examples.len() + 1);
         let mut hashes = Vec::new();
+        doc_at.push(0);
         for (_, _, text) in examples {
             hashes.clear();
             features(text, &mut hashes);
-            let doc: Vec<(u32, u32)> = counted(&mut hashes)
-                .into_iter()
-                .map(|(h, n)| {
-                    let next = ids.len() as u32;
-                    let id = *ids.entry(h).or_insert(next);
-                    if id == next {
-                        df.push(0);
-                    }
-                    df[id as usize] += 1;
-                    (id, n)
-                })
-                .collect();
-            docs.push(doc);
+            for_each_counted(&mut hashes, |h, n| {
+                let next = ids.len() as u32;
+                let id = *ids.entry(h).or_insert(next);
+                if id == next {
+                    df.push(0);
+                }
+                df[id as usize] += 1;
+                flat.push((id, tf(n)));
+            });
+            doc_at.push(flat.len());
         }
         let n_docs = examples.len() as f32;
         let idf: Vec<f32> = df
             .iter()
             .map(|&d| ((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
-        let unknown_idf = ((1.0 + n_docs) / 1.0).ln() + 1.0;
-
-        // Each example as a unit vector.
-        let units: Vec<Vec<(u32, f32)>> = docs
-            .iter()
-            .map(|doc| {
-                let v: Vec<(u32, f32)> = doc
-                    .iter()
-                    .map(|&(f, n)| (f, tf(n) * idf[f as usize]))
-                    .collect();
-                let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-                v.into_iter()
-                    .map(|(f, w)| (f, if norm > 0.0 { w / norm } else { 0.0 }))
-                    .collect()
-            })
-            .collect();
-        // Centroid of each (class, language): the mean of its unit example vectors.
+        let unknown_idf = (1.0 + n_docs).ln() + 1.0;
+        // Each example as a unit vector, in place.
+        for w in doc_at.windows(2) {
+            let doc = &mut flat[w[0]..w[1]];
+            doc.iter_mut().for_each(|(f, t)| *t *= idf[*f as usize]);
+            let norm = doc.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                doc.iter_mut().for_each(|(_, t)| *t /= norm);
+            }
+        }
         let n_centroids = classes * 3;
         let gold: Vec<u32> = examples
             .iter()
             .map(|(class, lang, _)| (class * 3 + lang.index()) as u32)
             .collect();
-        let mut sums: Vec<IdMap<f32>> = (0..n_centroids).map(|_| IdMap::default()).collect();
-        for (unit, &g) in units.iter().zip(&gold) {
-            let c = &mut sums[g as usize];
-            for &(f, w) in unit {
-                *c.entry(u64::from(f)).or_insert(0.0) += w;
+        // Centroid of each (class, language): the mean of its unit example vectors, as
+        // sorted (feature, weight) lists.
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        order.sort_by_key(|&i| gold[i]);
+        let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_centroids];
+        let mut buf: Vec<(u32, f32)> = Vec::new();
+        for group in order.chunk_by(|&a, &b| gold[a] == gold[b]) {
+            buf.clear();
+            for &i in group {
+                buf.extend_from_slice(&flat[doc_at[i]..doc_at[i + 1]]);
             }
+            buf.sort_unstable_by_key(|&(f, _)| f);
+            let mut c: Vec<(u32, f32)> = Vec::with_capacity(buf.len());
+            for &(f, w) in &buf {
+                match c.last_mut() {
+                    Some((last, sum)) if *last == f => *sum += w,
+                    _ => c.push((f, w)),
+                }
+            }
+            let norm = c.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                c.iter_mut().for_each(|(_, w)| *w /= norm);
+            }
+            centroids[gold[group[0]] as usize] = c;
         }
-        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); ids.len()];
+        let mut triples: Vec<(u32, u32, f32)> = Vec::new();
         let cells = ids.len().saturating_mul(n_centroids);
         if cells > 0 && cells <= fit::MAX_CELLS {
             let mut dense = vec![0f32; cells];
-            for (centroid, sum) in sums.iter().enumerate() {
-                let norm = sum.values().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    for (&f, &v) in sum {
-                        dense[f as usize * n_centroids + centroid] = v / norm;
-                    }
+            for (k, c) in centroids.iter().enumerate() {
+                for &(f, w) in c {
+                    dense[f as usize * n_centroids + k] = w;
                 }
             }
             let class_of: Vec<u32> = (0..n_centroids as u32).map(|k| k / 3).collect();
+            let units: Vec<&[(u32, f32)]> =
+                doc_at.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
             fit::fit(&units, &gold, &class_of, &mut dense);
             for (f, row) in dense.chunks(n_centroids).enumerate() {
-                for (centroid, &v) in row.iter().enumerate() {
-                    if v.abs() >= MIN_WEIGHT {
-                        postings[f].push((centroid as u32, v));
+                for (k, &w) in row.iter().enumerate() {
+                    if w.abs() >= MIN_WEIGHT {
+                        triples.push((f as u32, k as u32, w));
                     }
                 }
             }
         } else {
-            for (centroid, sum) in sums.iter().enumerate() {
-                let norm = sum.values().map(|v| v * v).sum::<f32>().sqrt();
-                if norm == 0.0 {
-                    continue;
+            // A large pack keeps each centroid's strongest features only: the common
+            // n-grams every intent shares weigh little and would only cost time.
+            let keep = (MAX_ENTRIES / n_centroids.max(1)).max(MIN_KEPT);
+            for (k, mut c) in centroids.into_iter().enumerate() {
+                if c.len() > keep {
+                    c.select_nth_unstable_by(keep, |a, b| b.1.total_cmp(&a.1));
+                    c.truncate(keep);
                 }
-                let mut kept: Vec<(u64, f32)> = sum
-                    .iter()
-                    .map(|(&f, &v)| (f, v / norm))
-                    .filter(|&(_, v)| v >= MIN_WEIGHT)
-                    .collect();
-                kept.sort_unstable_by_key(|&(f, _)| f);
-                for (f, v) in kept {
-                    postings[f as usize].push((centroid as u32, v));
-                }
+                triples.extend(
+                    c.into_iter()
+                        .filter(|&(_, w)| w >= MIN_WEIGHT)
+                        .map(|(f, w)| (f, k as u32, w)),
+                );
             }
         }
-        let mut offsets = Vec::with_capacity(postings.len() + 1);
-        let mut entries = Vec::with_capacity(postings.iter().map(Vec::len).sum());
-        offsets.push(0);
-        for p in postings {
-            entries.extend(p);
+        // The inverted index: postings per feature, the strongest `MAX_POSTINGS` of each.
+        triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
+        let mut offsets = Vec::with_capacity(ids.len() + 1);
+        let mut entries = Vec::with_capacity(triples.len());
+        offsets.push(0u32);
+        let mut at = 0;
+        for f in 0..ids.len() as u32 {
+            let start = at;
+            while at < triples.len() && triples[at].0 == f {
+                at += 1;
+            }
+            entries.extend(
+                triples[start..at]
+                    .iter()
+                    .take(MAX_POSTINGS)
+                    .map(|&(_, k, w)| (k, w)),
+            );
             offsets.push(entries.len() as u32);
         }
         SimilarityIndex {
@@ -254,16 +285,14 @@ impl SimilarityIndex {
     fn vector(&self, hashes: &mut [u64]) -> (Vec<(u32, f32)>, f32) {
         let mut norm2 = 0.0f32;
         let mut v = Vec::with_capacity(hashes.len());
-        for (h, n) in counted(hashes) {
-            match self.features.get(&h) {
-                Some(&f) => {
-                    let w = tf(n) * self.idf[f as usize];
-                    norm2 += w * w;
-                    v.push((f, w));
-                }
-                None => norm2 += (tf(n) * self.unknown_idf).powi(2),
+        for_each_counted(hashes, |h, n| match self.features.get(&h) {
+            Some(&f) => {
+                let w = tf(n) * self.idf[f as usize];
+                norm2 += w * w;
+                v.push((f, w));
             }
-        }
+            None => norm2 += (tf(n) * self.unknown_idf).powi(2),
+        });
         (v, norm2.sqrt())
     }
 
@@ -282,17 +311,21 @@ impl SimilarityIndex {
                 touched,
                 hashes,
             } = &mut *scratch;
-            if acc.len() < self.classes * 3 {
-                acc.resize(self.classes * 3, 0.0);
-                seen.resize(self.classes * 3, false);
+            let n = self.classes * 3;
+            if acc.len() < n {
+                acc.resize(n, 0.0);
+                seen.resize(n, false);
             }
             hashes.clear();
             features(folded, hashes);
-            let (v, norm) = self.vector(hashes);
-            if norm == 0.0 {
-                return Vec::new();
-            }
-            for (f, w) in v {
+            let mut norm2 = 0.0f32;
+            for_each_counted(hashes, |h, count| {
+                let Some(&f) = self.features.get(&h) else {
+                    norm2 += (tf(count) * self.unknown_idf).powi(2);
+                    return;
+                };
+                let w = tf(count) * self.idf[f as usize];
+                norm2 += w * w;
                 let f = f as usize;
                 let (a, b) = (self.offsets[f] as usize, self.offsets[f + 1] as usize);
                 for &(c, cw) in &self.entries[a..b] {
@@ -303,21 +336,27 @@ impl SimilarityIndex {
                     }
                     acc[i] += w * cw;
                 }
-            }
-            let mut best: Vec<ClassScore> = Vec::with_capacity(touched.len());
+            });
+            let norm = norm2.sqrt();
+            // Centroids of one class are neighbours (class × 3 + language): sorted, each
+            // class's best is found in one pass.
+            touched.sort_unstable();
+            let mut best: Vec<ClassScore> = Vec::new();
             for &c in touched.iter() {
-                let cosine = acc[c as usize] / norm;
-                acc[c as usize] = 0.0;
-                seen[c as usize] = false;
-                let class = c as usize / 3;
-                let lang = Lang::ALL[c as usize % 3];
-                match best.iter_mut().find(|s| s.class == class) {
-                    Some(s) if s.cosine >= cosine => {}
-                    Some(s) => {
-                        s.cosine = cosine;
-                        s.lang = lang;
+                let i = c as usize;
+                let cosine = if norm > 0.0 { acc[i] / norm } else { 0.0 };
+                acc[i] = 0.0;
+                seen[i] = false;
+                let class = i / 3;
+                let lang = Lang::ALL[i % 3];
+                match best.last_mut() {
+                    Some(s) if s.class == class => {
+                        if cosine > s.cosine {
+                            s.cosine = cosine;
+                            s.lang = lang;
+                        }
                     }
-                    None => best.push(ClassScore {
+                    _ => best.push(ClassScore {
                         class,
                         lang,
                         cosine,
