@@ -8,7 +8,8 @@
 //!   -> normalise   language-aware folding (Turkish i, Persian letters/ZWNJ, digits)
 //!   -> matcher     keywords in one aho-corasick automaton + a RegexSet -> Decision
 //!   -> entities    order numbers, e-mails, phones
-//!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn
+//!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn; one module
+//!                  per step kind (ask, verify, lookup, branch, action, say, handoff)
 //!   -> engine      drives the Turn, calling orders::OrderBackend when it asks
 //! ```
 //!

@@ -1,0 +1,102 @@
+//! The `action` step: cancel, start a return or change the address of the verified order,
+//! after the customer confirmed it when the step asks them to.
+
+use super::Turn;
+use crate::bot::{ActionKind, Flow, StepKind};
+use crate::dialogue::{FlowPos, Request};
+
+impl<'a> Turn<'a> {
+    /// Asks for confirmation when configured, then asks the backend to act.
+    pub(super) fn action(
+        &mut self,
+        flow: &'a Flow,
+        index: usize,
+        pos: &FlowPos,
+    ) -> Option<Request> {
+        let StepKind::Action {
+            action,
+            slot,
+            confirm,
+            on_no,
+        } = &flow.steps[index].kind
+        else {
+            return None;
+        };
+        let answer = match confirm {
+            None => Some(true),
+            Some(_) if pos.waiting && !self.input_used => self.yes_no(),
+            Some(_) => None,
+        };
+        match answer {
+            Some(true) => {
+                let Some(number) = self.conv.slots.get(slot).cloned() else {
+                    return self.restart_vanished();
+                };
+                if self.conv.verified_order.as_deref() != Some(number.as_str()) {
+                    self.handoff("unverified_action", None);
+                    self.finished = true;
+                    return None;
+                }
+                match self.action.take() {
+                    None => Some(match action {
+                        ActionKind::CancelOrder => Request::Cancel(number),
+                        ActionKind::StartReturn => Request::StartReturn {
+                            order_id: number,
+                            reason: self
+                                .conv
+                                .slots
+                                .get("return_reason")
+                                .cloned()
+                                .unwrap_or_default(),
+                        },
+                        ActionKind::ChangeAddress => Request::ChangeAddress {
+                            order_id: number,
+                            address: self
+                                .conv
+                                .slots
+                                .get("new_address")
+                                .cloned()
+                                .unwrap_or_default(),
+                        },
+                    }),
+                    Some(Ok(created)) => {
+                        self.input_used = true;
+                        if let Some(c) = created {
+                            self.conv
+                                .slots
+                                .insert("return.return_id".into(), c.return_id);
+                            if let Some(url) = c.label_url {
+                                self.conv.slots.insert("return.label_url".into(), url);
+                            }
+                        }
+                        // The order changed: fetch it afresh if a later step needs it.
+                        self.orders.remove(&number);
+                        self.advance(flow, index);
+                        None
+                    }
+                    Some(Err(())) => {
+                        self.backend_down();
+                        None
+                    }
+                }
+            }
+            Some(false) => {
+                self.input_used = true;
+                match on_no {
+                    Some(t) => self.goto(flow, *t),
+                    None => self.end_flow(),
+                }
+                None
+            }
+            None => {
+                self.wait(
+                    confirm.as_deref().unwrap_or_default(),
+                    None,
+                    3,
+                    "retry_limit",
+                );
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The `ask` step: fill a slot from the message (an entity, free text or yes/no), or ask
+//! for it and count the attempts.
+
+use super::Turn;
+use crate::bot::{Flow, SlotKind, StepKind};
+use crate::dialogue::{FlowPos, Request};
+
+impl<'a> Turn<'a> {
+    /// Fills the step's slot, or asks for it.
+    pub(super) fn ask(&mut self, flow: &'a Flow, index: usize, pos: &FlowPos) -> Option<Request> {
+        let StepKind::Ask {
+            slot,
+            kind,
+            prompt,
+            reprompt,
+            max_attempts,
+        } = &flow.steps[index].kind
+        else {
+            return None;
+        };
+        if self.conv.slots.contains_key(slot) {
+            self.advance(flow, index);
+            return None;
+        }
+        let given = match kind {
+            SlotKind::Entity(k) => self.entity(*k).map(|e| e.value.clone()),
+            SlotKind::Text if pos.waiting && !self.input_used => {
+                self.message.as_ref().map(|m| m.text.trim().to_owned())
+            }
+            SlotKind::Text => None,
+            SlotKind::YesNo if pos.waiting && !self.input_used => self
+                .yes_no()
+                .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
+            SlotKind::YesNo => None,
+        };
+        match given {
+            Some(v) if !v.is_empty() => {
+                self.conv.slots.insert(slot.clone(), v);
+                // An entity leaves the rest of the message for later steps (an
+                // order number and an e-mail in one message); free text does not.
+                if matches!(kind, SlotKind::Text | SlotKind::YesNo) {
+                    self.input_used = true;
+                }
+                self.advance(flow, index);
+            }
+            _ => self.wait(prompt, reprompt.as_deref(), *max_attempts, "retry_limit"),
+        }
+        None
+    }
+}

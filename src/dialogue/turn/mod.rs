@@ -1,0 +1,345 @@
+//! One turn of a conversation as a resumable state machine.
+//!
+//! `Turn::new` normalises and classifies the message once and decides where it goes
+//! (answer, start or resume a flow, clarify, fall back, hand off). `poll` then runs flow
+//! steps until the bot waits for the customer again, or until it needs the order backend,
+//! in which case it returns `Poll::Need` and picks up at the same step after `feed`.
+
+mod action;
+mod ask;
+mod branch;
+mod handoff;
+mod lookup;
+mod message;
+mod route;
+mod say;
+mod vars;
+mod verify;
+
+use super::{
+    Availability, Conversation, Input, MAX_MESSAGE_CHARS, Outcome, Poll, Reply, Request, Response,
+};
+use crate::bot::{Bot, Flow, StepKind};
+use crate::entities::Entity;
+use crate::matcher::Classification;
+use crate::normalise::{Normalised, normalise};
+use crate::orders::{Order, ReturnCreated};
+use jiff::civil::Date;
+use std::collections::HashMap;
+
+/// A flow that runs this many steps without waiting for the customer is looping.
+const MAX_STEPS_PER_TURN: u32 = 64;
+
+pub struct Turn<'a> {
+    bot: &'a Bot,
+    conv: &'a mut Conversation,
+    message: Option<Message>,
+    payload: Option<String>,
+    /// The message has been used: by a step, or by an answer given in passing.
+    input_used: bool,
+    /// The customer must be asked the waiting step's question again.
+    reprompt: bool,
+    orders: HashMap<String, Option<Order>>,
+    action: Option<Result<Option<ReturnCreated>, ()>>,
+    out: Outcome,
+    steps_run: u32,
+    finished: bool,
+    today: Option<Date>,
+    availability: Option<Availability>,
+}
+
+struct Message {
+    text: String,
+    norm: Normalised,
+    class: Classification,
+    entities: Vec<Entity>,
+}
+
+/// What a customer offered to prove they own an order.
+enum Proof {
+    Email(String),
+    PhoneLast4(String),
+}
+
+impl<'a> Turn<'a> {
+    pub fn new(bot: &'a Bot, conv: &'a mut Conversation, input: &Input) -> Turn<'a> {
+        let lang = conv.lang.or(input.lang_hint).unwrap_or(bot.default_lang);
+        let mut t = Turn {
+            bot,
+            conv,
+            message: None,
+            payload: input.payload.clone(),
+            input_used: false,
+            reprompt: false,
+            orders: HashMap::new(),
+            action: None,
+            out: Outcome {
+                replies: Vec::new(),
+                lang,
+                intent: None,
+                handoff: None,
+                relayed: false,
+                failed_verifications: Vec::new(),
+                rating: None,
+                fallback: false,
+            },
+            steps_run: 0,
+            finished: false,
+            today: input.today,
+            availability: input.availability.clone(),
+        };
+        if t.conv.handoff.is_some() {
+            // A person has the conversation: the bot relays the message and, until an agent
+            // has answered, only tells the customer that one is on the way.
+            t.out.relayed = true;
+            if !t.conv.agent_joined {
+                t.say("handoff_waiting");
+            }
+            t.finished = true;
+            return t;
+        }
+        if t.conv.awaiting_rating {
+            // The question is asked once: anything but a rating is an ordinary message.
+            t.conv.awaiting_rating = false;
+            if let Some(n) = rating(input) {
+                t.out.rating = Some(n);
+                t.say("rating_thanks");
+                t.finished = true;
+                return t;
+            }
+        }
+        if let Some(text) = &input.text {
+            if text.chars().count() > MAX_MESSAGE_CHARS {
+                t.say("message_too_long");
+                t.finished = true;
+                return t;
+            }
+            if !looks_like_text(text) {
+                t.say("not_text");
+                t.finished = true;
+                return t;
+            }
+            let norm = normalise(text);
+            let class = bot.matcher.classify(&norm);
+            let entities = bot.entities.extract(&norm, t.expecting());
+            t.message = Some(Message {
+                text: text.clone(),
+                norm,
+                class,
+                entities,
+            });
+        } else if t.payload.is_none() {
+            t.say("not_text");
+            t.finished = true;
+            return t;
+        }
+        t.settle_language(input.lang_hint);
+        t.route();
+        t
+    }
+
+    /// Runs until the bot waits for the customer or needs the order backend.
+    pub fn poll(&mut self) -> Poll {
+        while !self.finished {
+            if let Some(request) = self.step() {
+                return Poll::Need(request);
+            }
+        }
+        Poll::Done
+    }
+
+    /// Hands the turn what the backend answered to the last `Poll::Need`.
+    pub fn feed(&mut self, response: Response) {
+        match response {
+            Response::Order(Ok(order)) => {
+                if let Some(id) = self.pending_order_id() {
+                    self.orders.insert(id, order);
+                }
+            }
+            Response::Done(Ok(())) => self.action = Some(Ok(None)),
+            Response::Return(Ok(created)) => self.action = Some(Ok(Some(created))),
+            Response::Order(Err(_)) | Response::Done(Err(_)) | Response::Return(Err(_)) => {
+                self.backend_down();
+            }
+        }
+    }
+
+    pub fn finish(self) -> Outcome {
+        self.out
+    }
+    // --- flow steps ------------------------------------------------------------------
+
+    pub(super) fn current_step(&self) -> Option<(&'a Flow, &'a StepKind)> {
+        let pos = self.conv.flow.as_ref()?;
+        let flow = self.bot.flow(&pos.flow)?;
+        let i = flow
+            .step(&pos.step)
+            .or_else(|| auto_step_index(&pos.step))?;
+        Some((flow, &flow.steps.get(i)?.kind))
+    }
+
+    /// Runs one step. Returns a request when the step needs the backend.
+    fn step(&mut self) -> Option<Request> {
+        self.steps_run += 1;
+        let Some(pos) = self.conv.flow.clone() else {
+            self.finished = true;
+            return None;
+        };
+        let bot = self.bot;
+        let Some(flow) = bot.flow(&pos.flow) else {
+            return self.restart_vanished();
+        };
+        let Some(index) = flow
+            .step(&pos.step)
+            .or_else(|| auto_step_index(&pos.step))
+            .filter(|&i| i < flow.steps.len())
+        else {
+            return self.restart_vanished();
+        };
+        if self.steps_run > MAX_STEPS_PER_TURN {
+            return self.restart_vanished();
+        }
+        match &flow.steps[index].kind {
+            StepKind::Ask { .. } => self.ask(flow, index, &pos),
+            StepKind::Verify { .. } => self.verify(flow, index, &pos),
+            StepKind::Lookup { .. } => self.lookup(flow, index),
+            StepKind::Branch { .. } => self.branch(flow, index),
+            StepKind::Action { .. } => self.action(flow, index, &pos),
+            StepKind::Say { .. } => self.say_step(flow, index),
+            StepKind::Handoff { .. } => self.handoff_step(flow, index),
+            StepKind::End { .. } => self.end_step(flow, index),
+        }
+    }
+
+    /// The step needs the customer: ask (or ask again), count failures, hand off at the limit.
+    pub(super) fn wait(
+        &mut self,
+        prompt: &str,
+        reprompt: Option<&str>,
+        max_attempts: u32,
+        reason: &str,
+    ) {
+        let Some(pos) = self.conv.flow.as_mut() else {
+            self.finished = true;
+            return;
+        };
+        if !pos.waiting {
+            pos.waiting = true;
+            pos.attempts = 0;
+            self.say(prompt);
+        } else if !self.input_used {
+            self.input_used = true;
+            pos.attempts += 1;
+            if pos.attempts >= max_attempts {
+                self.handoff(reason, None);
+            } else {
+                self.say(reprompt.unwrap_or(prompt));
+            }
+        } else if self.reprompt {
+            self.reprompt = false;
+            self.say(prompt);
+        }
+        self.finished = true;
+    }
+
+    pub(super) fn advance(&mut self, flow: &Flow, index: usize) {
+        let next = flow.steps[index].next.unwrap_or(index + 1);
+        self.goto(flow, next);
+    }
+
+    pub(super) fn goto(&mut self, flow: &Flow, index: usize) {
+        match (flow.steps.get(index), self.conv.flow.as_mut()) {
+            (Some(step), Some(pos)) => {
+                pos.step = step.id.clone();
+                pos.attempts = 0;
+                pos.waiting = false;
+            }
+            _ => self.end_flow(),
+        }
+    }
+
+    /// Ends the current flow and goes back to the one it interrupted, if any.
+    pub(super) fn end_flow(&mut self) {
+        self.conv.flow = None;
+        // Free-text answers belong to the flow that asked; order numbers and e-mails stay
+        // for the rest of the conversation.
+        self.conv.slots.retain(|k, _| {
+            matches!(k.as_str(), "order_number" | "email" | "phone") || k.starts_with("return.")
+        });
+        if let Some(pos) = self.conv.suspended.pop() {
+            self.say("resume");
+            self.reprompt = pos.waiting;
+            self.conv.flow = Some(pos);
+        } else {
+            self.finished = true;
+        }
+    }
+
+    pub(super) fn restart_vanished(&mut self) -> Option<Request> {
+        self.conv.flow = None;
+        self.conv.suspended.clear();
+        self.say("flow_restart");
+        self.finished = true;
+        None
+    }
+
+    pub(super) fn backend_down(&mut self) {
+        self.conv.flow = None;
+        self.conv.suspended.clear();
+        self.say("backend_down");
+        self.finished = true;
+    }
+}
+
+/// A 1–5 rating: the `rating:N` button, or a message that is just the number (any digit
+/// script, stars allowed).
+fn rating(input: &Input) -> Option<u8> {
+    if let Some(n) = input
+        .payload
+        .as_deref()
+        .and_then(|p| p.strip_prefix("rating:"))
+    {
+        return n.parse().ok().filter(|n| (1..=5).contains(n));
+    }
+    let text = input.text.as_deref()?;
+    let n = crate::normalise::normalise(text);
+    let stars = text.chars().filter(|&c| c == '⭐' || c == '★').count();
+    if stars > 0 && n.folded.is_empty() {
+        return u8::try_from(stars).ok().filter(|n| (1..=5).contains(n));
+    }
+    match n.folded.as_str() {
+        d @ ("1" | "2" | "3" | "4" | "5") => d.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Steps without an `id` are named `#1`, `#2`, … by position.
+fn auto_step_index(id: &str) -> Option<usize> {
+    id.strip_prefix('#')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
+/// Binary junk or control characters are not a message to classify.
+fn looks_like_text(text: &str) -> bool {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return false;
+    }
+    let control = trimmed
+        .chars()
+        .filter(|c| c.is_control() && !c.is_whitespace())
+        .count();
+    control == 0
+        && trimmed
+            .chars()
+            .any(|c| c.is_alphanumeric() || !c.is_ascii())
+}
+
+impl Reply {
+    /// A plain text reply (used by channels for their own notices).
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            buttons: Vec::new(),
+        }
+    }
+}

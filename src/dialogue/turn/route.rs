@@ -1,0 +1,250 @@
+//! Where a message goes: the reply language, the decision (an intent, a clarifying
+//! question, nothing), corrections to what the conversation holds, and whether the message
+//! answers the question the bot is waiting on.
+
+use super::super::template::render;
+use super::Turn;
+use crate::bot::{Route, SlotKind, StepKind};
+use crate::dialogue::{FlowPos, MAX_SUSPENDED};
+use crate::entities::EntityKind;
+use crate::lang::Lang;
+use crate::matcher::Decision;
+
+/// Two messages in a row that match nothing go to a person.
+const FALLBACKS_BEFORE_HANDOFF: u32 = 2;
+
+impl<'a> Turn<'a> {
+    pub(super) fn expecting(&self) -> Option<EntityKind> {
+        match self.current_step()?.1 {
+            StepKind::Ask {
+                kind: SlotKind::Entity(k),
+                ..
+            } => Some(*k),
+            _ => None,
+        }
+    }
+
+    pub(super) fn settle_language(&mut self, hint: Option<Lang>) {
+        if let Some(lang) = self.conv.lang {
+            self.out.lang = lang;
+            return;
+        }
+        let detected = self.message.as_ref().and_then(|m| {
+            if m.norm.arabic_script {
+                Some(Lang::Fa)
+            } else {
+                m.class.lang
+            }
+        });
+        if let Some(lang) = hint.or(detected) {
+            self.conv.lang = Some(lang);
+            self.out.lang = lang;
+        }
+    }
+
+    pub(super) fn decision(&self) -> Decision {
+        if let Some(id) = self
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("intent:"))
+        {
+            return self.bot.intent(id).map_or(Decision::None, Decision::Intent);
+        }
+        self.message
+            .as_ref()
+            .map_or(Decision::None, |m| m.class.decision)
+    }
+
+    pub(super) fn route(&mut self) {
+        let decision = self.decision();
+        if let Decision::Intent(i) = decision {
+            self.out.intent = Some(self.bot.intents[i].id.clone());
+            self.conv.fallbacks = 0;
+        }
+        if self.apply_corrections() && self.conv.flow.is_some() && decision == Decision::None {
+            // The message corrected the flow in progress; the flow carries on with it.
+            return;
+        }
+        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if waiting {
+            if self.answers_waiting_step(decision) {
+                return;
+            }
+            match decision {
+                Decision::Intent(i) => self.start_intent(i),
+                Decision::Clarify(a, b) => {
+                    self.clarify(a, b);
+                    self.input_used = true;
+                }
+                // Not an answer and nothing else: the step counts a failed attempt.
+                Decision::None => {}
+            }
+            return;
+        }
+        match decision {
+            Decision::Intent(i) => self.start_intent(i),
+            Decision::Clarify(a, b) => {
+                self.clarify(a, b);
+                self.finished = self.conv.flow.is_none();
+            }
+            Decision::None => {
+                self.input_used = true;
+                self.out.fallback = true;
+                self.conv.fallbacks += 1;
+                if self.conv.fallbacks >= FALLBACKS_BEFORE_HANDOFF {
+                    self.handoff("fallback", None);
+                } else {
+                    self.say("fallback");
+                }
+                self.finished = true;
+            }
+        }
+    }
+
+    /// "Sorry, it's 1029384765": an order number, e-mail or phone in the message replaces
+    /// the one the conversation holds, and a flow in progress starts over so later steps
+    /// (verification above all) see the new value.
+    pub(super) fn apply_corrections(&mut self) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let mut changed = false;
+        for e in &m.entities {
+            let slot = match e.kind {
+                EntityKind::OrderNumber => "order_number",
+                EntityKind::Email => "email",
+                EntityKind::Phone => "phone",
+            };
+            if let Some(v) = self.conv.slots.get_mut(slot)
+                && *v != e.value
+            {
+                *v = e.value.clone();
+                changed |= e.kind == EntityKind::OrderNumber;
+            }
+        }
+        if !changed {
+            return false;
+        }
+        // What was learnt about the old order does not carry over to the new one.
+        self.conv.slots.retain(|k, _| !k.starts_with("return."));
+        let first = self
+            .conv
+            .flow
+            .as_ref()
+            .and_then(|p| self.bot.flow(&p.flow))
+            .and_then(|f| f.steps.first());
+        if let (Some(first), Some(p)) = (first, self.conv.flow.as_mut()) {
+            p.step = first.id.clone();
+            p.attempts = 0;
+            p.waiting = false;
+        }
+        true
+    }
+
+    /// Does this message answer the question the bot is waiting on?
+    pub(super) fn answers_waiting_step(&self, decision: Decision) -> bool {
+        let Some((flow, step)) = self.current_step() else {
+            return false;
+        };
+        let other_intent = match decision {
+            Decision::Intent(i) => !self.intent_runs_flow(i, &flow.id),
+            Decision::Clarify(..) => true,
+            Decision::None => false,
+        };
+        match step {
+            StepKind::Ask {
+                kind: SlotKind::Entity(k),
+                ..
+            } => self.entity(*k).is_some(),
+            StepKind::Ask {
+                kind: SlotKind::Text,
+                ..
+            } => self.message.is_some() && !other_intent,
+            StepKind::Ask {
+                kind: SlotKind::YesNo,
+                ..
+            } => self.yes_no().is_some(),
+            StepKind::Verify { .. } => self.proof().is_some() || !other_intent,
+            StepKind::Action { .. } => self.yes_no().is_some(),
+            _ => false,
+        }
+    }
+
+    pub(super) fn intent_runs_flow(&self, intent: usize, flow: &str) -> bool {
+        matches!(self.bot.intents[intent].route, Route::Flow(f) if self.bot.flows[f].id == flow)
+    }
+
+    pub(super) fn start_intent(&mut self, i: usize) {
+        let intent = &self.bot.intents[i];
+        match &intent.route {
+            Route::Answer(t) => {
+                self.say(t);
+                self.input_used = true;
+                if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+                    self.reprompt = true;
+                } else {
+                    self.finished = true;
+                }
+            }
+            Route::Handoff { reason, answer } => {
+                self.input_used = true;
+                self.handoff(reason, answer.as_deref());
+                self.finished = true;
+            }
+            Route::Flow(f) => {
+                let flow = &self.bot.flows[*f];
+                if let Some(pos) = self.conv.flow.take() {
+                    if pos.flow == flow.id {
+                        // Asked again for what is already under way: carry on.
+                        self.input_used = pos.waiting;
+                        self.reprompt = pos.waiting;
+                        self.conv.flow = Some(pos);
+                        return;
+                    }
+                    self.conv.suspended.push(pos);
+                    if self.conv.suspended.len() > MAX_SUSPENDED {
+                        self.conv.suspended.remove(0);
+                    }
+                }
+                let Some(first) = flow.steps.first() else {
+                    self.finished = true;
+                    return;
+                };
+                self.conv.flow = Some(FlowPos {
+                    flow: flow.id.clone(),
+                    step: first.id.clone(),
+                    intent: intent.id.clone(),
+                    attempts: 0,
+                    waiting: false,
+                    topic: self
+                        .message
+                        .as_ref()
+                        .map(|m| m.text.clone())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+    }
+
+    pub(super) fn clarify(&mut self, a: usize, b: usize) {
+        let lang = self.out.lang;
+        let (ia, ib) = (&self.bot.intents[a], &self.bot.intents[b]);
+        let Some(t) = self.bot.templates.get("clarify") else {
+            return;
+        };
+        let (la, lb) = (ia.label(lang).to_owned(), ib.label(lang).to_owned());
+        let mut reply = render(t, lang, &|v| match v {
+            "intent_a" => Some(la.clone()),
+            "intent_b" => Some(lb.clone()),
+            _ => None,
+        });
+        let offered = [(la.clone(), &ia.id), (lb.clone(), &ib.id)].map(|(label, id)| {
+            crate::dialogue::ReplyButton {
+                label,
+                payload: format!("intent:{id}"),
+            }
+        });
+        reply.buttons.splice(0..0, offered);
+        self.out.replies.push(reply);
+    }
+}
