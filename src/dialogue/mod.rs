@@ -158,6 +158,10 @@ pub struct Reply {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<ReplyButton>,
+    /// The template this reply was rendered from, for tests that check what was said
+    /// whatever the pack's wording; empty for replies not made from a template.
+    #[serde(skip)]
+    pub template: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub fn render(t: &Template, lang: Lang, var: &dyn Fn(&str) -> Option<String>) ->
     Reply {
         text: fill(&t.text[lang.index()], var),
         buttons: t.buttons.iter().map(|b| button(b, lang)).collect(),
+        template: String::new(),
     }
 }
 

@@ -1,7 +1,6 @@
 //! What the message offers a step: entities, proof of ownership, yes or no.
 
 use super::{Proof, Turn};
-use crate::bot::StepKind;
 use crate::entities::{Entity, EntityKind, phone_last4};
 
 impl Turn<'_> {
@@ -53,14 +52,5 @@ impl Turn<'_> {
             (false, true) => Some(false),
             _ => None,
         }
-    }
-
-    pub(super) fn pending_order_id(&self) -> Option<String> {
-        let (_, step) = self.current_step()?;
-        let slot = match step {
-            StepKind::Verify { slot, .. } | StepKind::Lookup { slot } => slot,
-            _ => return None,
-        };
-        self.conv.slots.get(slot).cloned()
     }
 }

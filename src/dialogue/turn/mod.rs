@@ -40,6 +40,8 @@ pub struct Turn<'a> {
     /// The customer must be asked the waiting step's question again.
     reprompt: bool,
     orders: HashMap<String, Option<Order>>,
+    /// The order number of the last `Request::Verify`/`Request::Order`.
+    requested: Option<String>,
     action: Option<Result<Option<ReturnCreated>, ()>>,
     out: Outcome,
     steps_run: u32,
@@ -72,6 +74,7 @@ impl<'a> Turn<'a> {
             input_used: false,
             reprompt: false,
             orders: HashMap::new(),
+            requested: None,
             action: None,
             out: Outcome {
                 replies: Vec::new(),
@@ -141,7 +144,10 @@ impl<'a> Turn<'a> {
     /// Runs until the bot waits for the customer or needs the order backend.
     pub fn poll(&mut self) -> Poll {
         while !self.finished {
-            if let Some(request) = self.step() {
+            if let Some(request) = self.verified_order_needed().or_else(|| self.step()) {
+                if let Request::Verify(id) | Request::Order(id) = &request {
+                    self.requested = Some(id.clone());
+                }
                 return Poll::Need(request);
             }
         }
@@ -152,7 +158,7 @@ impl<'a> Turn<'a> {
     pub fn feed(&mut self, response: Response) {
         match response {
             Response::Order(Ok(order)) => {
-                if let Some(id) = self.pending_order_id() {
+                if let Some(id) = self.requested.take() {
                     self.orders.insert(id, order);
                 }
             }
@@ -176,6 +182,15 @@ impl<'a> Turn<'a> {
             .step(&pos.step)
             .or_else(|| auto_step_index(&pos.step))?;
         Some((flow, &flow.steps.get(i)?.kind))
+    }
+
+    /// The verified order, when a flow is under way and this turn has not fetched it yet:
+    /// confirmations and replies in a later turn show its items, amounts and dates, never
+    /// a blank.
+    fn verified_order_needed(&self) -> Option<Request> {
+        self.conv.flow.as_ref()?;
+        let id = self.conv.verified_order.as_ref()?;
+        (!self.orders.contains_key(id)).then(|| Request::Order(id.clone()))
     }
 
     /// Runs one step. Returns a request when the step needs the backend.
@@ -340,6 +355,7 @@ impl Reply {
         Reply {
             text: text.into(),
             buttons: Vec::new(),
+            template: String::new(),
         }
     }
 }

@@ -245,6 +245,7 @@ impl<'a> Turn<'a> {
             }
         });
         reply.buttons.splice(0..0, offered);
+        reply.template = "clarify".to_owned();
         self.out.replies.push(reply);
     }
 }

@@ -12,7 +12,8 @@ impl Turn<'_> {
         let Some(t) = self.bot.templates.get(template) else {
             return;
         };
-        let reply = render(t, self.out.lang, &|v| self.display(v));
+        let mut reply = render(t, self.out.lang, &|v| self.display(v));
+        reply.template = template.to_owned();
         self.out.replies.push(reply);
     }
 
