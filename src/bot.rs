@@ -18,6 +18,8 @@ pub struct Bot {
     /// Folded words that answer a confirmation, per language.
     pub yes: Vec<String>,
     pub no: Vec<String>,
+    /// Small talk that steers a conversation (`conversation:` in the pack).
+    pub words: ConversationWords,
     pub(crate) intent_index: HashMap<String, usize>,
     pub(crate) flow_index: HashMap<String, usize>,
 }
@@ -200,3 +202,42 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "handoff.wait_minutes",
     "handoff.opens_at",
 ];
+
+/// Folded phrases, each with the language it is written in.
+pub type Phrases = Vec<(Lang, String)>;
+
+/// The `conversation:` section, compiled: phrases folded like messages are.
+#[derive(Debug, Default)]
+pub struct ConversationWords {
+    pub stall: Phrases,
+    pub farewell: Phrases,
+    pub insult: Phrases,
+    pub no_number: Phrases,
+    pub spam: Phrases,
+    /// Intent ids answered in passing next to a request the message starts.
+    pub side_answers: Vec<String>,
+    pub bare_order_number: Option<String>,
+    /// The matcher's threshold: a side answer needs this much evidence.
+    pub threshold: f32,
+}
+
+impl ConversationWords {
+    /// The language of the first phrase of `list` that `folded` contains as whole words.
+    pub fn find(list: &Phrases, folded: &str) -> Option<Lang> {
+        list.iter()
+            .find(|(_, w)| contains_words(folded, w))
+            .map(|(l, _)| *l)
+    }
+}
+
+/// Whether `phrase` occurs in `text` as whole words (both already folded).
+pub fn contains_words(text: &str, phrase: &str) -> bool {
+    if phrase.is_empty() {
+        return false;
+    }
+    text.match_indices(phrase).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + phrase.len()..].chars().next();
+        before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
+    })
+}

@@ -13,7 +13,7 @@ mod template;
 mod turn;
 
 pub use template::render;
-pub use turn::Turn;
+pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;
 use crate::orders::{BackendError, Order, ReturnCreated};
@@ -67,6 +67,16 @@ pub struct Conversation {
     /// A handoff was resolved and the bot asked for a 1–5 rating.
     #[serde(default)]
     pub awaiting_rating: bool,
+    /// Spam messages so far: the first gets a short line, later ones a shorter one.
+    #[serde(default)]
+    pub spam_seen: u32,
+    /// After a side question the bot asked whether to go on with the flow in progress.
+    #[serde(default)]
+    pub resume_pending: bool,
+    /// The status of the verified order when the bot last looked it up, for the summary a
+    /// person receives on handoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<String>,
 }
 
 /// Where a conversation is inside a flow.

@@ -106,11 +106,23 @@ impl<'p> Compiler<'_, 'p> {
         self.check_payment_method_names(&templates, &options.shop);
         let slot_names = self.slot_names();
         self.check_template_variables(&slot_names);
+        super::blanks::check(
+            self.parsed.iter().map(|p| (p.path, &p.file.templates)),
+            self.d,
+        );
         let (flows, flow_index) = self.flows(&templates);
         let (intents, intent_index, keywords, patterns, pattern_at) =
             self.intents(&templates, &flow_index);
         self.check_system_templates(&templates);
         let (threshold, ambiguity, yes, no) = self.matching();
+        let words = super::conversation::compile(
+            self.parsed
+                .iter()
+                .map(|p| (p.path, p.file.conversation.as_ref())),
+            &|id| intent_index.contains_key(id),
+            threshold,
+            self.d,
+        );
         let entities = self.entities()?;
 
         let priorities = intents.iter().map(|i: &Intent| i.priority).collect();
@@ -143,6 +155,7 @@ impl<'p> Compiler<'_, 'p> {
             shop: options.shop.clone(),
             yes,
             no,
+            words,
             intent_index,
             flow_index,
         })
@@ -1059,7 +1072,8 @@ pub fn template_variables(text: &str) -> Result<Vec<&str>, String> {
         let Some(end) = after.find('}') else {
             return Err("unclosed `{` (write `{{` for a literal brace)".into());
         };
-        let name = after[..end].trim();
+        // `{name|fallback}`: the fallback is text, checked by `pack::blanks`.
+        let name = after[..end].split('|').next().unwrap_or_default().trim();
         if name.is_empty() || name.contains('{') {
             return Err(format!("bad variable `{{{}}}`", &after[..end]));
         }

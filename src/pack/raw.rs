@@ -32,6 +32,34 @@ pub struct File {
     pub templates: Entries<S<String>, S<Template>>,
     pub matching: Option<S<Matching>>,
     pub entities: Option<S<Entities>>,
+    pub conversation: Option<S<ConversationWords>>,
+}
+
+/// `conversation:` — the small talk that steers a conversation rather than naming a
+/// request: stalls, farewells, insults, "I don't have the number", spam.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationWords {
+    /// "hang on", "bi sn": the customer is looking for what the bot asked for.
+    #[serde(default)]
+    pub stall: PerLang<Vec<S<String>>>,
+    /// Words that, next to thanks, make the message a goodbye.
+    #[serde(default)]
+    pub farewell: PerLang<Vec<S<String>>>,
+    /// Insults aimed at the bot, without a threat.
+    #[serde(default)]
+    pub insult: PerLang<Vec<S<String>>>,
+    /// "I don't have my order number".
+    #[serde(default)]
+    pub no_number: PerLang<Vec<S<String>>>,
+    /// Phrases of spam and scam pastes (links and emoji rows are spam without a list).
+    #[serde(default)]
+    pub spam: PerLang<Vec<S<String>>>,
+    /// Intents answered in passing when a message also starts another request.
+    #[serde(default)]
+    pub side_answers: Vec<S<String>>,
+    /// The intent a message that is only an order number starts.
+    pub bare_order_number: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 use super::Turn;
 use crate::bot::{Flow, SlotKind, StepKind};
 use crate::dialogue::{FlowPos, Request};
+use crate::entities::EntityKind;
 
 impl<'a> Turn<'a> {
     /// Fills the step's slot, or asks for it.
@@ -42,6 +43,11 @@ impl<'a> Turn<'a> {
                     self.input_used = true;
                 }
                 self.advance(flow, index);
+            }
+            _ if self.no_number && *kind == SlotKind::Entity(EntityKind::OrderNumber) => {
+                // No number to give: where to find it, and the offer of a look-up by
+                // e-mail or phone; not a failed attempt.
+                self.wait("no_number", Some("no_number"), *max_attempts, "retry_limit");
             }
             _ => self.wait(prompt, reprompt.as_deref(), *max_attempts, "retry_limit"),
         }

@@ -32,11 +32,40 @@ impl<'a> Turn<'a> {
             .or(self.message.as_ref().map(|m| m.text.as_str()))
             .unwrap_or_default();
         let order_id = self.conv.slots.get("order_number").cloned();
-        let summary = summary(
-            intent.as_deref().unwrap_or(reason),
-            order_id.as_deref(),
-            topic,
-        );
+        let mut parts: Vec<String> = vec![intent.clone().unwrap_or_else(|| reason.to_owned())];
+        if let Some(o) = &order_id {
+            let verified = self.conv.verified_order.as_deref() == Some(o.as_str());
+            let status = verified
+                .then(|| {
+                    self.orders
+                        .get(o)
+                        .and_then(|x| x.as_ref())
+                        .map(|x| x.status.as_str().to_owned())
+                        .or_else(|| self.conv.order_status.clone())
+                })
+                .flatten();
+            parts.push(match (verified, status) {
+                (true, Some(st)) => format!("order {o} (verified, {st})"),
+                (true, None) => format!("order {o} (verified)"),
+                (false, _) => format!("order {o} (not verified)"),
+            });
+        }
+        if let Some(p) = &self.conv.flow {
+            parts.push(format!("in {} at step {}", p.flow, p.step));
+        }
+        if self.conv.verify_failures > 0 {
+            parts.push(format!(
+                "verification failed {}× (no order data shown)",
+                self.conv.verify_failures
+            ));
+        }
+        parts.push(format!("\"{}\"", clip(topic)));
+        if let Some(m) = &self.message
+            && m.text != topic
+        {
+            parts.push(format!("last message: \"{}\"", clip(&m.text)));
+        }
+        let summary = parts.join(" · ");
         let h = Handoff {
             id: String::new(),
             reason: reason.to_owned(),
@@ -58,14 +87,11 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// One line for the agent: the intent, the order, and the customer's words.
-fn summary(what: &str, order: Option<&str>, text: &str) -> String {
+/// The customer's words on one line, at most 140 characters.
+fn clip(text: &str) -> String {
     let mut words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if words.chars().count() > 140 {
         words = words.chars().take(139).collect::<String>() + "…";
     }
-    match order {
-        Some(o) => format!("{what} · order {o} · \"{words}\""),
-        None => format!("{what} · \"{words}\""),
-    }
+    words
 }

@@ -25,7 +25,8 @@ impl<'a> Turn<'a> {
                 self.backend_down();
                 None
             }
-            Some(Some(_)) => {
+            Some(Some(order)) => {
+                self.conv.order_status = Some(order.status.as_str().to_owned());
                 self.advance(flow, index);
                 None
             }

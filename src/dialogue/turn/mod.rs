@@ -13,8 +13,11 @@ mod lookup;
 mod message;
 mod route;
 mod say;
+mod steer;
 mod vars;
 mod verify;
+
+pub use vars::render_for_order;
 
 use super::{
     Availability, Conversation, Input, MAX_MESSAGE_CHARS, Outcome, Poll, Reply, Request, Response,
@@ -39,6 +42,9 @@ pub struct Turn<'a> {
     input_used: bool,
     /// The customer must be asked the waiting step's question again.
     reprompt: bool,
+    /// The customer said they do not have the order number: the question for it becomes
+    /// where to find it, and an offer to find the order by e-mail or phone.
+    no_number: bool,
     orders: HashMap<String, Option<Order>>,
     /// The order number of the last `Request::Verify`/`Request::Order`.
     requested: Option<String>,
@@ -73,6 +79,7 @@ impl<'a> Turn<'a> {
             payload: input.payload.clone(),
             input_used: false,
             reprompt: false,
+            no_number: false,
             orders: HashMap::new(),
             requested: None,
             action: None,
@@ -282,9 +289,11 @@ impl<'a> Turn<'a> {
             matches!(k.as_str(), "order_number" | "email" | "phone") || k.starts_with("return.")
         });
         if let Some(pos) = self.conv.suspended.pop() {
-            self.say("resume");
-            self.reprompt = pos.waiting;
+            // The customer decides whether the interrupted request still stands.
+            self.say("resume_ask");
+            self.conv.resume_pending = true;
             self.conv.flow = Some(pos);
+            self.finished = true;
         } else {
             self.finished = true;
         }

@@ -10,8 +10,8 @@ use crate::entities::EntityKind;
 use crate::lang::Lang;
 use crate::matcher::Decision;
 
-/// Two messages in a row that match nothing go to a person.
-const FALLBACKS_BEFORE_HANDOFF: u32 = 2;
+/// From the second message in a row that matches nothing, the bot offers a person.
+const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
 impl<'a> Turn<'a> {
     pub(super) fn expecting(&self) -> Option<EntityKind> {
@@ -61,8 +61,13 @@ impl<'a> Turn<'a> {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
         }
+        if self.steer(decision) {
+            return;
+        }
         if self.apply_corrections() && self.conv.flow.is_some() && decision == Decision::None {
-            // The message corrected the flow in progress; the flow carries on with it.
+            // The message corrected the flow in progress; the flow carries on with it, and
+            // the customer hears the corrected number back.
+            self.say("corrected_number");
             return;
         }
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
@@ -91,8 +96,10 @@ impl<'a> Turn<'a> {
                 self.input_used = true;
                 self.out.fallback = true;
                 self.conv.fallbacks += 1;
-                if self.conv.fallbacks >= FALLBACKS_BEFORE_HANDOFF {
-                    self.handoff("fallback", None);
+                // A real request the bot does not understand earns the offer of a person
+                // (a button), never an automatic handoff.
+                if self.conv.fallbacks >= FALLBACKS_BEFORE_OFFER {
+                    self.say("fallback_person");
                 } else {
                     self.say("fallback");
                 }
@@ -180,11 +187,13 @@ impl<'a> Turn<'a> {
             Route::Answer(t) => {
                 self.say(t);
                 self.input_used = true;
-                if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
-                    self.reprompt = true;
-                } else {
-                    self.finished = true;
+                if self.conv.flow.as_ref().is_some_and(|p| p.waiting) && !self.closing(i) {
+                    // A side question in the middle of a request: answered, then the
+                    // customer decides whether to go on.
+                    self.say("resume_ask");
+                    self.conv.resume_pending = true;
                 }
+                self.finished = true;
             }
             Route::Handoff { reason, answer } => {
                 self.input_used = true;
@@ -222,8 +231,33 @@ impl<'a> Turn<'a> {
                         .map(|m| m.text.clone())
                         .unwrap_or_default(),
                 });
+                self.side_answer(i);
             }
         }
+    }
+
+    /// "Where is my order, and do you take PayPal?": a general question asked next to the
+    /// request is answered in the same reply (`conversation.side_answers`).
+    fn side_answer(&mut self, started: usize) {
+        let Some(m) = &self.message else {
+            return;
+        };
+        let words = &self.bot.words;
+        let side = m
+            .class
+            .scores
+            .iter()
+            .filter(|s| s.intent != started && !s.vetoed && s.score >= words.threshold)
+            .find(|s| words.side_answers.contains(&self.bot.intents[s.intent].id))
+            .map(|s| s.intent);
+        if let Some(Route::Answer(t)) = side.map(|i| &self.bot.intents[i].route) {
+            self.say(t);
+        }
+    }
+
+    /// Thanks and goodbyes close a conversation rather than interrupt it.
+    fn closing(&self, intent: usize) -> bool {
+        matches!(self.bot.intents[intent].id.as_str(), "thanks" | "goodbye")
     }
 
     pub(super) fn clarify(&mut self, a: usize, b: usize) {
