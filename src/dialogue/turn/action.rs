@@ -27,6 +27,16 @@ impl<'a> Turn<'a> {
             Some(_) if pos.waiting && !self.input_used => self.yes_no(),
             Some(_) => None,
         };
+        if answer.is_none()
+            && pos.waiting
+            && !self.input_used
+            && *action == ActionKind::ChangeAddress
+            && self.correct_number_in("new_address")
+        {
+            // "Flat 7, not 9": only that number changes; the address is read back again.
+            self.input_used = true;
+            self.reprompt = true;
+        }
         match answer {
             Some(true) => {
                 let Some(number) = self.conv.slots.get(slot).cloned() else {
@@ -82,6 +92,10 @@ impl<'a> Turn<'a> {
             }
             Some(false) => {
                 self.input_used = true;
+                if *action == ActionKind::ChangeAddress {
+                    // The address was wrong: it is asked for again.
+                    self.conv.slots.remove("new_address");
+                }
                 match on_no {
                     Some(t) => self.goto(flow, *t),
                     None => self.end_flow(),

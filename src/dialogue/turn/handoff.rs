@@ -53,6 +53,13 @@ impl<'a> Turn<'a> {
         if let Some(p) = &self.conv.flow {
             parts.push(format!("in {} at step {}", p.flow, p.step));
         }
+        // What the customer typed for the flow (a new address, a reason) travels along.
+        for (k, v) in &self.conv.slots {
+            let known = matches!(k.as_str(), "order_number" | "email" | "phone");
+            if !known && !k.starts_with("return.") && v.chars().count() > 3 {
+                parts.push(format!("{k}: \"{}\"", clip(v)));
+            }
+        }
         if self.conv.verify_failures > 0 {
             parts.push(format!(
                 "verification failed {}× (no order data shown)",

@@ -53,4 +53,76 @@ impl Turn<'_> {
             _ => None,
         }
     }
+
+    /// "Daire 7 değil 9", "پلاک ۲۳ هست نه ۳۲": a message with two numbers, one of which is
+    /// in the text slot and one not, replaces the first with the second there and nowhere
+    /// else. Returns whether the slot changed.
+    pub(super) fn correct_number_in(&mut self, slot: &str) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let numbers: Vec<&str> = m
+            .norm
+            .entity_text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let [a, b] = numbers[..] else {
+            return false;
+        };
+        let Some(text) = self.conv.slots.get(slot) else {
+            return false;
+        };
+        let runs = digit_runs(text);
+        let has = |n: &str| runs.iter().any(|(_, _, v)| v == n);
+        let (old, new) = match (has(a), has(b)) {
+            (true, false) => (a, b),
+            (false, true) => (b, a),
+            _ => return false,
+        };
+        let Some((start, end, _)) = runs.into_iter().find(|(_, _, v)| v == old) else {
+            return false;
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let fixed: String = chars[..start]
+            .iter()
+            .chain(new.chars().collect::<Vec<_>>().iter())
+            .chain(chars[end..].iter())
+            .collect();
+        self.conv.slots.insert(slot.to_owned(), fixed);
+        true
+    }
+}
+
+/// Runs of digits in any script: (start, end) in chars, and the value in ASCII digits.
+fn digit_runs(text: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, c) in text.chars().enumerate() {
+        match (
+            c.to_digit(10).or_else(|| other_script_digit(c)),
+            current.as_mut(),
+        ) {
+            (Some(d), Some((_, s))) => s.push(char::from(b'0' + d as u8)),
+            (Some(d), None) => current = Some((i, char::from(b'0' + d as u8).to_string())),
+            (None, _) => {
+                if let Some((start, s)) = current.take() {
+                    out.push((start, i, s));
+                }
+            }
+        }
+    }
+    if let Some((start, s)) = current {
+        out.push((start, text.chars().count(), s));
+    }
+    out
+}
+
+/// Persian (۰–۹) and Arabic-Indic (٠–٩) digits.
+fn other_script_digit(c: char) -> Option<u32> {
+    match c {
+        '۰'..='۹' => Some(c as u32 - '۰' as u32),
+        '٠'..='٩' => Some(c as u32 - '٠' as u32),
+        _ => None,
+    }
 }

@@ -4,11 +4,14 @@
 
 use super::super::template::render;
 use super::Turn;
-use crate::bot::{Route, SlotKind, StepKind};
+use crate::bot::{ActionKind, ConversationWords, Route, SlotKind, StepKind};
 use crate::dialogue::{FlowPos, MAX_SUSPENDED};
 use crate::entities::EntityKind;
 use crate::lang::Lang;
 use crate::matcher::Decision;
+
+/// A message in another language switches the reply language from this many words on.
+const SWITCH_WORDS: usize = 4;
 
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
@@ -24,19 +27,37 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// The reply language: the channel's hint or the message's evidence at first; later, a
+    /// sentence in another language switches it (a one-word "merci", a number or an
+    /// e-mail does not).
     pub(super) fn settle_language(&mut self, hint: Option<Lang>) {
-        if let Some(lang) = self.conv.lang {
-            self.out.lang = lang;
-            return;
-        }
         let detected = self.message.as_ref().and_then(|m| {
             if m.norm.arabic_script {
-                Some(Lang::Fa)
-            } else {
-                m.class.lang
+                return Some(Lang::Fa);
             }
+            // The matched evidence of every tier: intent keywords, then the small talk
+            // (a Turkish insult typed without Turkish letters is still Turkish).
+            let w = &self.bot.words;
+            m.class.lang.or_else(|| {
+                [&w.insult, &w.stall, &w.farewell, &w.no_number, &w.spam]
+                    .into_iter()
+                    .find_map(|list| ConversationWords::find(list, &m.norm.folded))
+            })
         });
-        if let Some(lang) = hint.or(detected) {
+        let sentence = self.message.as_ref().is_some_and(|m| {
+            m.norm
+                .folded
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .count()
+                >= SWITCH_WORDS
+        });
+        let lang = match (self.conv.lang, detected) {
+            (Some(current), Some(d)) if d != current && sentence => Some(d),
+            (Some(current), _) => Some(current),
+            (None, d) => hint.or(d),
+        };
+        if let Some(lang) = lang {
             self.conv.lang = Some(lang);
             self.out.lang = lang;
         }
@@ -115,6 +136,11 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return false;
         };
+        if self.awaiting_text() {
+            // An address is an answer, not a correction: its postcode or house number is
+            // never taken for an order number.
+            return false;
+        }
         let mut changed = false;
         for e in &m.entities {
             let slot = match e.kind {
@@ -146,6 +172,26 @@ impl<'a> Turn<'a> {
             p.waiting = false;
         }
         true
+    }
+
+    /// The bot waits for free text (an address), or for the yes to one it read back.
+    fn awaiting_text(&self) -> bool {
+        if !self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+            return false;
+        }
+        matches!(
+            self.current_step().map(|(_, k)| k),
+            Some(
+                StepKind::Ask {
+                    kind: SlotKind::Text,
+                    ..
+                } | StepKind::Action {
+                    action: ActionKind::ChangeAddress,
+                    confirm: Some(_),
+                    ..
+                }
+            )
+        )
     }
 
     /// Does this message answer the question the bot is waiting on?

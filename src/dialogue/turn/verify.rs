@@ -33,7 +33,17 @@ impl<'a> Turn<'a> {
             return None;
         }
         let proof = if self.input_used { None } else { self.proof() };
-        let garbage = pos.waiting && !self.input_used && proof.is_none();
+        let offered = self.message.as_ref().is_some_and(|m| {
+            m.norm.entity_text.contains('@')
+                || m.norm.entity_text.chars().any(|c| c.is_ascii_digit())
+        });
+        let garbage = pos.waiting && !self.input_used && proof.is_none() && offered;
+        if pos.waiting && !self.input_used && proof.is_none() && !offered {
+            // Words without an e-mail or digits are no attempt at verifying: the question
+            // is asked again and nothing is counted.
+            self.input_used = true;
+            self.reprompt = true;
+        }
         if proof.is_none() && !garbage {
             self.wait(
                 prompt,
