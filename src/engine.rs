@@ -41,6 +41,9 @@ pub async fn turn(
                     Request::ChangeAddress { order_id, address } => {
                         Response::Done(backend.change_address(&order_id, address).await)
                     }
+                    Request::OrdersByContact(contact) => {
+                        Response::Orders(backend.orders_by_contact(contact).await)
+                    }
                 };
                 t.feed(response);
             }

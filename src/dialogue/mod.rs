@@ -16,7 +16,7 @@ pub use template::render;
 pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;
-use crate::orders::{BackendError, Order, ReturnCreated};
+use crate::orders::{BackendError, Contact, Order, ReturnCreated};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -216,6 +216,8 @@ pub enum Request {
         order_id: String,
         address: String,
     },
+    /// The orders with this e-mail or phone, for a customer without the order number.
+    OrdersByContact(Contact),
 }
 
 // One short-lived value per backend call: boxing the order would buy nothing.
@@ -226,6 +228,7 @@ pub enum Response {
     /// A cancel or address change went through (or not).
     Done(Result<(), BackendError>),
     Return(Result<ReturnCreated, BackendError>),
+    Orders(Result<Vec<Order>, BackendError>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -134,6 +134,49 @@ pub trait OrderBackend: Send + Sync {
         order_id: &'a str,
         address: String,
     ) -> BoxFuture<'a, Result<(), BackendError>>;
+    /// The orders with this e-mail or phone on them, newest first (design §7,
+    /// `GET {base_url}/orders?email=…&phone=…`), for a customer without the order number.
+    /// The dialogue reveals none of them until the other factor matches too.
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>>;
+}
+
+/// What a customer gave to find their orders without the number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contact {
+    Email(String),
+    Phone(String),
+}
+
+impl Contact {
+    /// Whether `order` carries this contact: e-mails compared without case, phones by
+    /// their last ten digits (country codes and leading zeros aside).
+    pub fn matches(&self, order: &Order) -> bool {
+        match self {
+            Contact::Email(e) => order.email.trim().eq_ignore_ascii_case(e.trim()),
+            Contact::Phone(p) => {
+                let (a, b) = (phone_key(p), phone_key(&order.phone));
+                a.len() >= 7 && a == b
+            }
+        }
+    }
+}
+
+/// The last ten digits of a phone number.
+pub fn phone_key(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(10)..].iter().collect()
+}
+
+/// Newest first, then by id, so every backend lists a customer's orders alike.
+pub fn newest_first(orders: &mut [Order]) {
+    orders.sort_by(|a, b| {
+        b.placed_at
+            .cmp(&a.placed_at)
+            .then_with(|| a.order_id.cmp(&b.order_id))
+    });
 }
 
 /// Orders held in memory: the demo orders for `chat`, `test` and the benchmarks.
@@ -214,6 +257,19 @@ impl OrderBackend for InMemoryOrders {
             }
             Err(_) => Err(BackendError("return counter poisoned".into())),
         };
+        Box::pin(std::future::ready(r))
+    }
+
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
+        let r = self.with(|m| {
+            let mut found: Vec<Order> =
+                m.values().filter(|o| contact.matches(o)).cloned().collect();
+            newest_first(&mut found);
+            found
+        });
         Box::pin(std::future::ready(r))
     }
 

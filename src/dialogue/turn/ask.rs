@@ -34,6 +34,26 @@ impl<'a> Turn<'a> {
                 .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
             SlotKind::YesNo => None,
         };
+        if given.is_none() && *kind == SlotKind::Entity(EntityKind::OrderNumber) {
+            if let Some(handled) = self.find_by_contact(pos.waiting) {
+                if handled.is_none() && self.conv.slots.contains_key(slot) {
+                    // Found and verified by contact: the flow goes on with that order.
+                    self.advance(flow, index);
+                }
+                return handled;
+            }
+            let no_digits = self
+                .message
+                .as_ref()
+                .is_some_and(|m| !m.norm.entity_text.chars().any(|c| c.is_ascii_digit()));
+            if pos.waiting && !self.input_used && no_digits {
+                // "The blue one": no number at all is no wrong number. Where to find
+                // it, and the look-up by e-mail or phone, instead of a failed attempt.
+                self.no_number = true;
+                self.input_used = true;
+                self.reprompt = true;
+            }
+        }
         match given {
             Some(v) if !v.is_empty() => {
                 self.conv.slots.insert(slot.clone(), v);

@@ -8,6 +8,7 @@
 mod action;
 mod ask;
 mod branch;
+mod contact;
 mod handoff;
 mod lookup;
 mod message;
@@ -48,6 +49,8 @@ pub struct Turn<'a> {
     orders: HashMap<String, Option<Order>>,
     /// The order number of the last `Request::Verify`/`Request::Order`.
     requested: Option<String>,
+    /// What the backend answered to `Request::OrdersByContact`.
+    contact_orders: Option<Vec<Order>>,
     action: Option<Result<Option<ReturnCreated>, ()>>,
     out: Outcome,
     steps_run: u32,
@@ -82,6 +85,7 @@ impl<'a> Turn<'a> {
             no_number: false,
             orders: HashMap::new(),
             requested: None,
+            contact_orders: None,
             action: None,
             out: Outcome {
                 replies: Vec::new(),
@@ -171,7 +175,11 @@ impl<'a> Turn<'a> {
             }
             Response::Done(Ok(())) => self.action = Some(Ok(None)),
             Response::Return(Ok(created)) => self.action = Some(Ok(Some(created))),
-            Response::Order(Err(_)) | Response::Done(Err(_)) | Response::Return(Err(_)) => {
+            Response::Orders(Ok(found)) => self.contact_orders = Some(found),
+            Response::Order(Err(_))
+            | Response::Done(Err(_))
+            | Response::Return(Err(_))
+            | Response::Orders(Err(_)) => {
                 self.backend_down();
             }
         }
