@@ -305,3 +305,41 @@ fn the_example_in_the_docs_imports() {
         Ok(2)
     );
 }
+
+#[tokio::test]
+async fn orders_are_found_by_email_or_phone_newest_first() {
+    use destek::orders::Contact;
+    let orders = SqliteOrders::open_in_memory().expect("in-memory database");
+    let mut older = demo("48213977");
+    older.order_id = "70000001".into();
+    older.email = "Zeynep@Example.org".into();
+    older.phone = "0541 276 33 18".into();
+    older.placed_at = "2025-03-01".into();
+    let mut newer = older.clone();
+    newer.order_id = "70000002".into();
+    newer.placed_at = "2025-03-08".into();
+    let mut stranger = older.clone();
+    stranger.order_id = "70000003".into();
+    stranger.email = "someone@example.com".into();
+    stranger.phone = "+90 555 276 33 18".into();
+    for o in [&older, &newer, &stranger] {
+        orders.upsert(o).expect("upsert");
+    }
+    let ids = |found: Vec<Order>| found.into_iter().map(|o| o.order_id).collect::<Vec<_>>();
+    let by_email = orders
+        .orders_by_contact(Contact::Email("zeynep@example.org".into()))
+        .await
+        .expect("by e-mail");
+    assert_eq!(ids(by_email), ["70000002", "70000001"]);
+    // The same last four digits on another number is not the same phone.
+    let by_phone = orders
+        .orders_by_contact(Contact::Phone("+90 541 276 3318".into()))
+        .await
+        .expect("by phone");
+    assert_eq!(ids(by_phone), ["70000002", "70000001"]);
+    let none = orders
+        .orders_by_contact(Contact::Email("nobody@example.com".into()))
+        .await
+        .expect("unknown");
+    assert!(none.is_empty());
+}

@@ -236,7 +236,13 @@ fn by_contact(conn: &Connection, contact: &Contact) -> Result<Vec<Order>, Orders
         Contact::Phone(p) => {
             let key = phone_key(p);
             let last4: String = key.chars().skip(key.len().saturating_sub(4)).collect();
-            (format!("{COLUMNS} WHERE phone LIKE '%' || ?1"), last4)
+            // Phones are stored as typed: spaces, dashes, dots and brackets aside.
+            (
+                format!(
+                    "{COLUMNS} WHERE replace(replace(replace(replace(replace(phone, ' ', ''), '-', ''), '.', ''), '(', ''), ')', '') LIKE '%' || ?1"
+                ),
+                last4,
+            )
         }
     };
     let mut stmt = conn.prepare(&sql)?;
