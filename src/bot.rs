@@ -90,8 +90,12 @@ pub enum SlotKind {
     /// A yes or a no (words of `matching.yes`/`matching.no`, or the `yes`/`no` buttons),
     /// stored as `yes` or `no`.
     YesNo,
-    /// Free text: the whole message (an address, a reason).
+    /// Free text: the whole message (an address, a reason), or the payload of a button
+    /// the prompt offers.
     Text,
+    /// One item of the verified order, offered as a button per item (`item:<sku>`) or
+    /// named in words; stored as the item's name. An order of one item fills it at once.
+    OrderItem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +201,8 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "order.refund_days",
     "return.return_id",
     "return.label_url",
+    "return.item",
+    "return.amount",
     "intent_a",
     "intent_b",
     "handoff.wait_minutes",
@@ -214,6 +220,7 @@ pub struct ConversationWords {
     pub insult: Phrases,
     pub no_number: Phrases,
     pub spam: Phrases,
+    pub return_reason: Phrases,
     /// Intent ids answered in passing next to a request the message starts.
     pub side_answers: Vec<String>,
     pub bare_order_number: Option<String>,

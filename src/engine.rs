@@ -35,9 +35,11 @@ pub async fn turn(
                         Response::Order(backend.order(&id).await)
                     }
                     Request::Cancel(id) => Response::Done(backend.cancel(&id).await),
-                    Request::StartReturn { order_id, reason } => {
-                        Response::Return(backend.start_return(&order_id, Vec::new(), reason).await)
-                    }
+                    Request::StartReturn {
+                        order_id,
+                        items,
+                        reason,
+                    } => Response::Return(backend.start_return(&order_id, items, reason).await),
                     Request::ChangeAddress { order_id, address } => {
                         Response::Done(backend.change_address(&order_id, address).await)
                     }

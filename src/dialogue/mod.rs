@@ -210,6 +210,8 @@ pub enum Request {
     Cancel(String),
     StartReturn {
         order_id: String,
+        /// The SKUs of the items going back (empty: the whole order).
+        items: Vec<String>,
         reason: String,
     },
     ChangeAddress {

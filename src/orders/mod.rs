@@ -184,7 +184,8 @@ pub fn newest_first(orders: &mut [Order]) {
 pub struct InMemoryOrders {
     // A std Mutex: critical sections are a map lookup, never held across an await.
     orders: Mutex<HashMap<String, Order>>,
-    returns: Mutex<u32>,
+    /// Open returns: order id, item SKUs, return id.
+    returns: Mutex<Vec<(String, Vec<String>, String)>>,
 }
 
 impl InMemoryOrders {
@@ -196,7 +197,7 @@ impl InMemoryOrders {
                     .map(|o| (o.order_id.clone(), o))
                     .collect(),
             ),
-            returns: Mutex::new(0),
+            returns: Mutex::new(Vec::new()),
         }
     }
 
@@ -244,18 +245,32 @@ impl OrderBackend for InMemoryOrders {
     fn start_return<'a>(
         &'a self,
         order_id: &'a str,
-        _items: Vec<String>,
+        items: Vec<String>,
         _reason: String,
     ) -> BoxFuture<'a, Result<ReturnCreated, BackendError>> {
         let r = match self.returns.lock() {
-            Ok(mut n) => {
-                *n += 1;
+            Ok(mut open) => {
+                // One open return per order item (an empty list is the whole order).
+                let existing = open.iter().find(|(o, theirs, _)| {
+                    o == order_id
+                        && (theirs.is_empty()
+                            || items.is_empty()
+                            || theirs.iter().any(|i| items.contains(i)))
+                });
+                let return_id = match existing {
+                    Some((_, _, id)) => id.clone(),
+                    None => {
+                        let id = format!("R-{}-{}", order_id, open.len() + 1);
+                        open.push((order_id.to_owned(), items, id.clone()));
+                        id
+                    }
+                };
                 Ok(ReturnCreated {
-                    return_id: format!("R-{}-{}", order_id, *n),
+                    return_id,
                     label_url: Some(format!("https://shop.example/returns/{order_id}/label.pdf")),
                 })
             }
-            Err(_) => Err(BackendError("return counter poisoned".into())),
+            Err(_) => Err(BackendError("return list poisoned".into())),
         };
         Box::pin(std::future::ready(r))
     }

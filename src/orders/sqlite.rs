@@ -346,6 +346,27 @@ fn start_return(
     if find(&tx, order_id)?.is_none() {
         return Err(OrdersError::NotFound(order_id.into()));
     }
+    // One open return per order item: asking again for an item already on its way back
+    // (or for the whole order again) gives the return that exists.
+    let existing: Vec<(String, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT return_id, items FROM returns WHERE order_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (return_id, json) in existing {
+        let theirs: Vec<String> = from_json(&json, 1)?;
+        let same =
+            theirs.is_empty() || items.is_empty() || theirs.iter().any(|i| items.contains(i));
+        if same {
+            return Ok(ReturnCreated {
+                label_url: Some(format!(
+                    "https://shop.example/returns/{return_id}/label.pdf"
+                )),
+                return_id,
+            });
+        }
+    }
     let seq: i64 = tx.query_row(
         "SELECT coalesce(max(seq), 0) + 1 FROM returns WHERE order_id = ?1",
         [order_id],

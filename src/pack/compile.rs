@@ -502,11 +502,12 @@ impl<'p> Compiler<'_, 'p> {
                             "phone" => SlotKind::Entity(EntityKind::Phone),
                             "text" => SlotKind::Text,
                             "yes_no" => SlotKind::YesNo,
+                            "order_item" => SlotKind::OrderItem,
                             other => {
                                 self.d.error(
                                     path,
                                     e.referenced,
-                                    format!("unknown entity `{other}` (expected order_number, email, phone, yes_no or text)"),
+                                    format!("unknown entity `{other}` (expected order_number, email, phone, yes_no, order_item or text)"),
                                 );
                                 SlotKind::Text
                             }

@@ -55,6 +55,7 @@ pub(super) fn compile<'p>(
         insult: phrases(&c.insult),
         no_number: phrases(&c.no_number),
         spam: phrases(&c.spam),
+        return_reason: phrases(&c.return_reason),
         side_answers: c.side_answers.iter().map(|s| s.value.clone()).collect(),
         bare_order_number: c.bare_order_number.as_ref().map(|s| s.value.clone()),
         threshold,

@@ -55,6 +55,10 @@ pub struct ConversationWords {
     /// Phrases of spam and scam pastes (links and emoji rows are spam without a list).
     #[serde(default)]
     pub spam: PerLang<Vec<S<String>>>,
+    /// Words that give a reason for a return ("too small", "wrong colour"): a return
+    /// asked for with one of them does not ask why again.
+    #[serde(default)]
+    pub return_reason: PerLang<Vec<S<String>>>,
     /// Intents answered in passing when a message also starts another request.
     #[serde(default)]
     pub side_answers: Vec<S<String>>,

@@ -51,6 +51,7 @@ impl<'a> Turn<'a> {
                     None => Some(match action {
                         ActionKind::CancelOrder => Request::Cancel(number),
                         ActionKind::StartReturn => Request::StartReturn {
+                            items: self.return_items(),
                             order_id: number,
                             reason: self
                                 .conv
@@ -71,6 +72,9 @@ impl<'a> Turn<'a> {
                     }),
                     Some(Ok(created)) => {
                         self.input_used = true;
+                        if created.is_some() {
+                            self.remember_returned_item();
+                        }
                         if let Some(c) = created {
                             self.conv
                                 .slots
@@ -112,5 +116,36 @@ impl<'a> Turn<'a> {
                 None
             }
         }
+    }
+
+    /// The SKUs of the item the customer chose to send back (`return_item`), if any.
+    fn return_items(&self) -> Vec<String> {
+        let Some(name) = self.conv.slots.get("return_item") else {
+            return Vec::new();
+        };
+        self.verified()
+            .into_iter()
+            .flat_map(|o| &o.items)
+            .filter(|i| &i.name == name)
+            .map(|i| i.sku.clone())
+            .collect()
+    }
+
+    /// What went back, for the refund question that usually follows.
+    fn remember_returned_item(&mut self) {
+        let Some(name) = self.conv.slots.get("return_item").cloned() else {
+            return;
+        };
+        let lang = self.out.lang;
+        let amount = self.verified().and_then(|o| {
+            o.items
+                .iter()
+                .find(|i| i.name == name)
+                .map(|i| crate::locale::amount(i.price * f64::from(i.qty), lang))
+        });
+        if let Some(amount) = amount {
+            self.conv.slots.insert("return.amount".into(), amount);
+        }
+        self.conv.slots.insert("return.item".into(), name);
     }
 }

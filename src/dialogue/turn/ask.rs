@@ -2,9 +2,10 @@
 //! for it and count the attempts.
 
 use super::Turn;
-use crate::bot::{Flow, SlotKind, StepKind};
-use crate::dialogue::{FlowPos, Request};
+use crate::bot::{ConversationWords, Flow, SlotKind, StepKind};
+use crate::dialogue::{FlowPos, ReplyButton, Request};
 use crate::entities::EntityKind;
+use crate::normalise::fold;
 
 impl<'a> Turn<'a> {
     /// Fills the step's slot, or asks for it.
@@ -25,15 +26,18 @@ impl<'a> Turn<'a> {
         }
         let given = match kind {
             SlotKind::Entity(k) => self.entity(*k).map(|e| e.value.clone()),
-            SlotKind::Text if pos.waiting && !self.input_used => {
-                self.message.as_ref().map(|m| m.text.trim().to_owned())
-            }
+            SlotKind::Text if pos.waiting && !self.input_used => self
+                .payload
+                .clone()
+                .or_else(|| self.message.as_ref().map(|m| m.text.trim().to_owned())),
             SlotKind::Text => None,
             SlotKind::YesNo if pos.waiting && !self.input_used => self
                 .yes_no()
                 .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
             SlotKind::YesNo => None,
+            SlotKind::OrderItem => self.order_item(pos.waiting),
         };
+        let given = given.or_else(|| self.reason_given_up_front(slot, pos));
         if given.is_none() && *kind == SlotKind::Entity(EntityKind::OrderNumber) {
             if let Some(handled) = self.find_by_contact(pos.waiting) {
                 if handled.is_none() && self.conv.slots.contains_key(slot) {
@@ -59,7 +63,7 @@ impl<'a> Turn<'a> {
                 self.conv.slots.insert(slot.clone(), v);
                 // An entity leaves the rest of the message for later steps (an
                 // order number and an e-mail in one message); free text does not.
-                if matches!(kind, SlotKind::Text | SlotKind::YesNo) {
+                if matches!(kind, SlotKind::Text | SlotKind::YesNo | SlotKind::OrderItem) {
                     self.input_used = true;
                 }
                 self.advance(flow, index);
@@ -69,8 +73,86 @@ impl<'a> Turn<'a> {
                 // e-mail or phone; not a failed attempt.
                 self.wait("no_number", Some("no_number"), *max_attempts, "retry_limit");
             }
-            _ => self.wait(prompt, reprompt.as_deref(), *max_attempts, "retry_limit"),
+            _ => {
+                let said = self.out.replies.len();
+                self.wait(prompt, reprompt.as_deref(), *max_attempts, "retry_limit");
+                if *kind == SlotKind::OrderItem && self.out.replies.len() > said {
+                    self.offer_items();
+                }
+            }
         }
         None
+    }
+
+    /// "I want to return my mug, it's the wrong colour": the words that opened a return
+    /// already say why (`conversation.return_reason`), so the bot does not ask again.
+    fn reason_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
+        if slot != "return_reason" || pos.waiting || pos.topic.is_empty() {
+            return None;
+        }
+        let folded = fold(&pos.topic);
+        ConversationWords::find(&self.bot.words.return_reason, &folded)
+            .map(|_| pos.topic.trim().to_owned())
+    }
+
+    /// The item of the verified order the message names: its button, words of its name,
+    /// or the only item there is.
+    fn order_item(&self, waiting: bool) -> Option<String> {
+        let order = self.verified()?;
+        if let [only] = order.items.as_slice() {
+            return Some(only.name.clone());
+        }
+        if !waiting || self.input_used {
+            return None;
+        }
+        if let Some(sku) = self
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("item:"))
+        {
+            return order
+                .items
+                .iter()
+                .find(|i| i.sku == sku)
+                .map(|i| i.name.clone());
+        }
+        let folded = &self.message.as_ref()?.norm.folded;
+        let named: Vec<&crate::orders::Item> = order
+            .items
+            .iter()
+            .filter(|i| {
+                fold(&i.name)
+                    .split_whitespace()
+                    .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+                    .any(|w| {
+                        folded.split_whitespace().any(|m| {
+                            m == w || (m.len() >= 5 && (m.starts_with(w) || w.starts_with(m)))
+                        })
+                    })
+            })
+            .collect();
+        match named.as_slice() {
+            [one] => Some(one.name.clone()),
+            _ => None,
+        }
+    }
+
+    /// A button per item of the verified order under the question just asked.
+    fn offer_items(&mut self) {
+        let Some(order) = self.verified() else {
+            return;
+        };
+        let lang = self.out.lang;
+        let buttons: Vec<ReplyButton> = order
+            .items
+            .iter()
+            .map(|i| ReplyButton {
+                label: format!("{} · {}", i.name, crate::locale::amount(i.price, lang)),
+                payload: format!("item:{}", i.sku),
+            })
+            .collect();
+        if let Some(last) = self.out.replies.last_mut() {
+            last.buttons.splice(0..0, buttons);
+        }
     }
 }

@@ -54,6 +54,12 @@ impl Turn<'_> {
         }
     }
 
+    /// The verified order, when this turn has it.
+    pub(super) fn verified(&self) -> Option<&crate::orders::Order> {
+        let id = self.conv.verified_order.as_ref()?;
+        self.orders.get(id)?.as_ref()
+    }
+
     /// "Daire 7 değil 9", "پلاک ۲۳ هست نه ۳۲": a message with two numbers, one of which is
     /// in the text slot and one not, replaces the first with the second there and nowhere
     /// else. Returns whether the slot changed.

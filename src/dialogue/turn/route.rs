@@ -217,6 +217,15 @@ impl<'a> Turn<'a> {
                 kind: SlotKind::YesNo,
                 ..
             } => self.yes_no().is_some(),
+            StepKind::Ask {
+                kind: SlotKind::OrderItem,
+                ..
+            } => {
+                self.payload
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("item:"))
+                    || (self.message.is_some() && !other_intent)
+            }
             StepKind::Verify { .. } => self.proof().is_some() || !other_intent,
             StepKind::Action { .. } => self.yes_no().is_some(),
             _ => false,

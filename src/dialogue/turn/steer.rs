@@ -80,10 +80,9 @@ impl Turn<'_> {
                 return self.done();
             }
         }
-        // A message that is only an order number asks where that order is.
-        let only_number = m.entities.len() == 1
-            && m.entities[0].kind == EntityKind::OrderNumber
-            && folded.split_whitespace().count() <= 4;
+        // An order number with no request around it ("4412093", "order 5908316. 19 days.
+        // what is going on") asks where that order is.
+        let only_number = m.entities.len() == 1 && m.entities[0].kind == EntityKind::OrderNumber;
         if intent.is_none()
             && self.conv.flow.is_none()
             && only_number
