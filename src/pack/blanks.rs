@@ -21,6 +21,8 @@ pub const OPTIONAL_VARIABLES: &[&str] = &[
     "order.return_deadline",
     "order.refund_days",
     "return.label_url",
+    "return.item",
+    "return.amount",
 ];
 
 /// Warns of each `{variable}` that can be empty and has no `|fallback`.
