@@ -221,6 +221,8 @@ pub struct ConversationWords {
     pub no_number: Phrases,
     pub spam: Phrases,
     pub return_reason: Phrases,
+    /// Short ambiguous messages, each with the intent ids to offer as buttons.
+    pub clarify: Vec<(Phrases, Vec<String>)>,
     /// Intent ids answered in passing next to a request the message starts.
     pub side_answers: Vec<String>,
     pub bare_order_number: Option<String>,

@@ -49,6 +49,18 @@ pub(super) fn compile<'p>(
     if let Some(id) = &c.bare_order_number {
         check_intent(id, "bare_order_number");
     }
+    for entry in &c.clarify {
+        for id in &entry.value.ask {
+            check_intent(id, "clarify.ask");
+        }
+    }
+    for entry in c.clarify.iter().filter(|e| e.value.ask.len() < 2) {
+        d.error(
+            path,
+            entry.referenced,
+            "`conversation.clarify` needs at least two intents to ask between",
+        );
+    }
     ConversationWords {
         stall: phrases(&c.stall),
         farewell: phrases(&c.farewell),
@@ -56,6 +68,16 @@ pub(super) fn compile<'p>(
         no_number: phrases(&c.no_number),
         spam: phrases(&c.spam),
         return_reason: phrases(&c.return_reason),
+        clarify: c
+            .clarify
+            .iter()
+            .map(|e| {
+                (
+                    phrases(&e.value.words),
+                    e.value.ask.iter().map(|s| s.value.clone()).collect(),
+                )
+            })
+            .collect(),
         side_answers: c.side_answers.iter().map(|s| s.value.clone()).collect(),
         bare_order_number: c.bare_order_number.as_ref().map(|s| s.value.clone()),
         threshold,

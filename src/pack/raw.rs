@@ -59,6 +59,10 @@ pub struct ConversationWords {
     /// asked for with one of them does not ask why again.
     #[serde(default)]
     pub return_reason: PerLang<Vec<S<String>>>,
+    /// Short messages that could mean several requests ("kargo", "still not here"): one
+    /// clarifying question with a button per intent.
+    #[serde(default)]
+    pub clarify: Vec<S<ClarifyEntry>>,
     /// Intents answered in passing when a message also starts another request.
     #[serde(default)]
     pub side_answers: Vec<S<String>>,
@@ -287,4 +291,12 @@ impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries
         }
         d.deserialize_map(EV(PhantomData))
     }
+}
+
+/// One ambiguous short message: its words, and the intents to offer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClarifyEntry {
+    pub words: PerLang<Vec<S<String>>>,
+    pub ask: Vec<S<String>>,
 }

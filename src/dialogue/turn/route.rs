@@ -315,6 +315,26 @@ impl<'a> Turn<'a> {
         matches!(self.bot.intents[intent].id.as_str(), "thanks" | "goodbye")
     }
 
+    /// One clarifying question with a button per intent (`clarify_options`).
+    pub(super) fn clarify_among(&mut self, ids: &[String]) {
+        let lang = self.out.lang;
+        let before = self.out.replies.len();
+        self.say("clarify_options");
+        let buttons: Vec<crate::dialogue::ReplyButton> = ids
+            .iter()
+            .filter_map(|id| self.bot.intent(id))
+            .map(|i| crate::dialogue::ReplyButton {
+                label: self.bot.intents[i].label(lang).to_owned(),
+                payload: format!("intent:{}", self.bot.intents[i].id),
+            })
+            .collect();
+        if self.out.replies.len() > before
+            && let Some(last) = self.out.replies.last_mut()
+        {
+            last.buttons.splice(0..0, buttons);
+        }
+    }
+
     pub(super) fn clarify(&mut self, a: usize, b: usize) {
         let lang = self.out.lang;
         let (ia, ib) = (&self.bot.intents[a], &self.bot.intents[b]);

@@ -8,6 +8,9 @@ use crate::bot::{ConversationWords, Phrases, Route};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
 
+/// A message of at most this many words may be asked about (`conversation.clarify`).
+const CLARIFY_WORDS: usize = 3;
+
 impl Turn<'_> {
     /// Handles the message when it steers; `true` when routing is done.
     pub(super) fn steer(&mut self, decision: Decision) -> bool {
@@ -43,6 +46,20 @@ impl Turn<'_> {
         if intent.is_none() && !has_entities && has(&words.insult) {
             self.say("insult");
             return self.done();
+        }
+        // A short message that could mean several requests: one question, with buttons.
+        let short = folded.split_whitespace().count() <= CLARIFY_WORDS;
+        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if short && !has_entities && !waiting {
+            let options = words
+                .clarify
+                .iter()
+                .find(|(phrases, _)| has(phrases))
+                .map(|(_, ask)| ask.clone());
+            if let Some(options) = options {
+                self.clarify_among(&options);
+                return self.done();
+            }
         }
         if has(&words.no_number) && !has_entities {
             self.no_number = true;
