@@ -56,7 +56,9 @@ impl<'a> Turn<'a> {
         // What the customer typed for the flow (a new address, a reason) travels along.
         for (k, v) in &self.conv.slots {
             let known = matches!(k.as_str(), "order_number" | "email" | "phone");
-            if !known && !k.starts_with("return.") && v.chars().count() > 3 {
+            let internal =
+                k.starts_with("return.") || k.starts_with("proof.") || k.starts_with("contact.");
+            if !known && !internal && v.chars().count() > 3 {
                 parts.push(format!("{k}: \"{}\"", clip(v)));
             }
         }

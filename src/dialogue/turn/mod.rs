@@ -46,6 +46,9 @@ pub struct Turn<'a> {
     /// The customer said they do not have the order number: the question for it becomes
     /// where to find it, and an offer to find the order by e-mail or phone.
     no_number: bool,
+    /// The message corrected the order number: the proof already tried is checked
+    /// against the new one.
+    corrected: bool,
     orders: HashMap<String, Option<Order>>,
     /// The order number of the last `Request::Verify`/`Request::Order`.
     requested: Option<String>,
@@ -83,6 +86,7 @@ impl<'a> Turn<'a> {
             input_used: false,
             reprompt: false,
             no_number: false,
+            corrected: false,
             orders: HashMap::new(),
             requested: None,
             contact_orders: None,

@@ -77,7 +77,7 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn route(&mut self) {
-        let decision = self.decision();
+        let decision = self.request_over_side_question(self.decision());
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
@@ -85,11 +85,18 @@ impl<'a> Turn<'a> {
         if self.steer(decision) {
             return;
         }
-        if self.apply_corrections() && self.conv.flow.is_some() && decision == Decision::None {
+        if self.apply_corrections() && self.conv.flow.is_some() {
             // The message corrected the flow in progress; the flow carries on with it, and
             // the customer hears the corrected number back.
+            self.corrected = true;
             self.say("corrected_number");
-            return;
+            // "Sorry, it's 2218049, I swapped two digits" is about the flow in progress,
+            // whatever else its words suggest; only a request for a person goes elsewhere.
+            let to_person = matches!(decision, Decision::Intent(i)
+                if matches!(self.bot.intents[i].route, Route::Handoff { .. }));
+            if !to_person {
+                return;
+            }
         }
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
         if waiting {
@@ -289,6 +296,27 @@ impl<'a> Turn<'a> {
                 self.side_answer(i);
             }
         }
+    }
+
+    /// "When will my order ship? Do you take cash on delivery?": when the matcher picks the
+    /// general question but the message also starts a request, the request leads and the
+    /// question is answered in passing (`side_answer`).
+    fn request_over_side_question(&self, decision: Decision) -> Decision {
+        let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
+            return decision;
+        };
+        let words = &self.bot.words;
+        if !words.side_answers.contains(&self.bot.intents[i].id)
+            || self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+        {
+            return decision;
+        }
+        m.class
+            .scores
+            .iter()
+            .filter(|s| s.intent != i && !s.vetoed && s.score >= words.threshold)
+            .find(|s| matches!(self.bot.intents[s.intent].route, Route::Flow(_)))
+            .map_or(decision, |s| Decision::Intent(s.intent))
     }
 
     /// "Where is my order, and do you take PayPal?": a general question asked next to the

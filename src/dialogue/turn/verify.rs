@@ -32,7 +32,12 @@ impl<'a> Turn<'a> {
             self.advance(flow, index);
             return None;
         }
-        let proof = if self.input_used { None } else { self.proof() };
+        let mut proof = if self.input_used { None } else { self.proof() };
+        if proof.is_none() && self.corrected {
+            // "Sorry, it's 2218049": the e-mail already given is checked against the
+            // corrected number, so the customer need not type it again.
+            proof = self.tried_proof();
+        }
         let offered = self.message.as_ref().is_some_and(|m| {
             m.norm.entity_text.contains('@')
                 || m.norm.entity_text.chars().any(|c| c.is_ascii_digit())
@@ -56,12 +61,14 @@ impl<'a> Turn<'a> {
         let Some(order) = self.orders.get(&number) else {
             return Some(Request::Verify(number));
         };
+        let proof_tried = proof.as_ref().map(slot_of);
         let ok = match (order, proof) {
             (Some(o), Some(Proof::Email(e))) => o.email.eq_ignore_ascii_case(&e),
             (Some(o), Some(Proof::PhoneLast4(d))) => phone_last4(&o.phone).is_some_and(|p| p == d),
             _ => false,
         };
         if ok {
+            self.conv.slots.remove(TRIED);
             self.conv.verified_order = Some(number);
             self.input_used = true;
             self.advance(flow, index);
@@ -70,6 +77,9 @@ impl<'a> Turn<'a> {
             // is revealed.
             self.conv.verify_failures += 1;
             self.out.failed_verifications.push(number);
+            if let Some(p) = &proof_tried {
+                self.conv.slots.insert(TRIED.into(), p.clone());
+            }
             if self.conv.verify_failures >= MAX_VERIFY_FAILURES {
                 self.input_used = true;
                 self.handoff("verification_failed", None);
@@ -84,5 +94,25 @@ impl<'a> Turn<'a> {
             }
         }
         None
+    }
+
+    /// The proof of the last failed verification, if the customer gave one.
+    fn tried_proof(&self) -> Option<Proof> {
+        let v = self.conv.slots.get(TRIED)?;
+        if let Some(e) = v.strip_prefix("email:") {
+            return Some(Proof::Email(e.to_owned()));
+        }
+        v.strip_prefix("last4:")
+            .map(|d| Proof::PhoneLast4(d.to_owned()))
+    }
+}
+
+/// The slot keeping the proof of the last failed verification (never shown).
+const TRIED: &str = "proof.tried";
+
+fn slot_of(p: &Proof) -> String {
+    match p {
+        Proof::Email(e) => format!("email:{e}"),
+        Proof::PhoneLast4(d) => format!("last4:{d}"),
     }
 }
