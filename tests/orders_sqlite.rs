@@ -118,24 +118,29 @@ async fn only_unshipped_orders_can_be_cancelled() {
 }
 
 #[tokio::test]
-async fn return_ids_count_up_per_order() {
+async fn return_ids_count_up_per_order_and_an_item_has_one_open_return() {
     let orders = seeded();
-    let start = |id: &'static str| {
+    let start = |id: &'static str, sku: &'static str| {
         let orders = orders.clone();
         async move {
-            let items = vec!["GLS-06".to_owned()];
+            let items = vec![sku.to_owned()];
             orders.start_return(id, items, "broken".into()).await
         }
     };
-    let first = start("TR-55320").await.expect("return");
+    let first = start("TR-55320", "GLS-06").await.expect("return");
     assert_eq!(first.return_id, "R-TR-55320-1");
     assert!(first.label_url.is_some());
+    // The same item again: the return that is already open, not a second one.
     assert_eq!(
-        start("TR-55320").await.map(|r| r.return_id),
+        start("TR-55320", "GLS-06").await.map(|r| r.return_id),
+        Ok("R-TR-55320-1".into())
+    );
+    assert_eq!(
+        start("TR-55320", "OTHER-1").await.map(|r| r.return_id),
         Ok("R-TR-55320-2".into())
     );
     assert_eq!(
-        start("334512").await.map(|r| r.return_id),
+        start("334512", "GLS-06").await.map(|r| r.return_id),
         Ok("R-334512-1".into())
     );
     assert!(start("NOPE-1").await.is_err());
@@ -285,8 +290,9 @@ async fn data_survives_reopening_the_file() {
     let orders = db.open();
     let order = lookup(&orders, "K-1").await.expect("still there");
     assert_eq!(order.status, OrderStatus::Cancelled);
+    // The open return survived too: asking again gives the same one.
     let next = orders.start_return("K-1", vec![], "again".into()).await;
-    assert_eq!(next.map(|r| r.return_id), Ok("R-K-1-2".into()));
+    assert_eq!(next.map(|r| r.return_id), Ok("R-K-1-1".into()));
 }
 
 #[test]
