@@ -143,7 +143,7 @@ async fn return_ids_count_up_per_order_and_an_item_has_one_open_return() {
         start("334512", "GLS-06").await.map(|r| r.return_id),
         Ok("R-334512-1".into())
     );
-    assert!(start("NOPE-1").await.is_err());
+    assert!(start("NOPE-1", "GLS-06").await.is_err());
 }
 
 #[tokio::test]
