@@ -77,6 +77,10 @@ pub struct Conversation {
     /// person receives on handoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
+    /// The intents the last clarifying question offered: a typed answer with any
+    /// evidence for one of them picks it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
 }
 
 /// Where a conversation is inside a flow.

@@ -77,7 +77,8 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn route(&mut self) {
-        let decision = self.request_over_side_question(self.decision());
+        let decision = self.answer_to_clarify(self.decision());
+        let decision = self.request_over_side_question(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
@@ -298,6 +299,22 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// After "which one is it about?", a typed answer that matched nothing but has some
+    /// evidence for one of the offered intents ("the money", "how much is it") picks it.
+    fn answer_to_clarify(&mut self, decision: Decision) -> Decision {
+        let offered = std::mem::take(&mut self.conv.offered);
+        let (Decision::None, Some(m)) = (decision, &self.message) else {
+            return decision;
+        };
+        m.class
+            .scores
+            .iter()
+            .filter(|s| !s.vetoed && s.score > 0.0)
+            .filter(|s| offered.contains(&self.bot.intents[s.intent].id))
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .map_or(decision, |s| Decision::Intent(s.intent))
+    }
+
     /// "When will my order ship? Do you take cash on delivery?": when the matcher picks the
     /// general question but the message also starts a request, the request leads and the
     /// question is answered in passing (`side_answer`).
@@ -361,6 +378,7 @@ impl<'a> Turn<'a> {
         {
             last.buttons.splice(0..0, buttons);
         }
+        self.conv.offered = ids.to_vec();
     }
 
     pub(super) fn clarify(&mut self, a: usize, b: usize) {
