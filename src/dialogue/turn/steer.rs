@@ -91,11 +91,10 @@ impl Turn<'_> {
         if answers
             && has(&words.farewell)
             && let Some(bye) = self.bot.intent("goodbye")
+            && let Route::Answer(t) = &self.bot.intents[bye].route
         {
-            if let Route::Answer(t) = &self.bot.intents[bye].route {
-                self.say(t);
-                return self.done();
-            }
+            self.say(t);
+            return self.done();
         }
         // An order number with no request around it ("4412093", "order 5908316. 19 days.
         // what is going on") asks where that order is.
