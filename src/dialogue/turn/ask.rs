@@ -24,6 +24,16 @@ impl<'a> Turn<'a> {
             self.advance(flow, index);
             return None;
         }
+        if *kind == SlotKind::Entity(EntityKind::OrderNumber)
+            && self.conv.slots.contains_key("contact.orders")
+        {
+            // The customer is choosing among the orders their e-mail and phone matched.
+            let handled = self.find_by_contact(pos.waiting);
+            if self.conv.slots.contains_key(slot) {
+                self.advance(flow, index);
+            }
+            return handled.flatten();
+        }
         let given = match kind {
             SlotKind::Entity(k) => self.entity(*k).map(|e| e.value.clone()),
             SlotKind::Text if pos.waiting && !self.input_used => self
