@@ -221,6 +221,7 @@ pub struct ConversationWords {
     pub no_number: Phrases,
     pub spam: Phrases,
     pub return_reason: Phrases,
+    pub address: Phrases,
     /// Short ambiguous messages, each with the intent ids to offer as buttons.
     pub clarify: Vec<(Phrases, Vec<String>)>,
     /// Intent ids answered in passing next to a request the message starts.

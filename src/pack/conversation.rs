@@ -68,6 +68,7 @@ pub(super) fn compile<'p>(
         no_number: phrases(&c.no_number),
         spam: phrases(&c.spam),
         return_reason: phrases(&c.return_reason),
+        address: phrases(&c.address),
         clarify: c
             .clarify
             .iter()

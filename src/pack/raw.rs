@@ -59,6 +59,10 @@ pub struct ConversationWords {
     /// asked for with one of them does not ask why again.
     #[serde(default)]
     pub return_reason: PerLang<Vec<S<String>>>,
+    /// Words of a street address ("cad", "street", "خیابان"): numbers in a message with
+    /// one are house numbers and postcodes, never a new order number.
+    #[serde(default)]
+    pub address: PerLang<Vec<S<String>>>,
     /// Short messages that could mean several requests ("kargo", "still not here"): one
     /// clarifying question with a button per intent.
     #[serde(default)]

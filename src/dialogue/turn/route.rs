@@ -144,9 +144,11 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return false;
         };
-        if self.awaiting_text() {
+        if self.awaiting_text()
+            || ConversationWords::find(&self.bot.words.address, &m.norm.folded).is_some()
+        {
             // An address is an answer, not a correction: its postcode or house number is
-            // never taken for an order number.
+            // never taken for an order number (also in a message that reads like one).
             return false;
         }
         let mut changed = false;
