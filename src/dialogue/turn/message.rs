@@ -3,6 +3,9 @@
 use super::{Proof, Turn};
 use crate::entities::{Entity, EntityKind, phone_last4};
 
+/// A yes or no typed as an answer has at most this many words ("evet, iptal et lütfen").
+const MAX_YES_NO_WORDS: usize = 5;
+
 impl Turn<'_> {
     pub(super) fn entity(&self, kind: EntityKind) -> Option<&Entity> {
         self.message
@@ -38,7 +41,14 @@ impl Turn<'_> {
             Some("no") => return Some(false),
             _ => {}
         }
-        let folded = &self.message.as_ref()?.norm.folded;
+        let m = self.message.as_ref()?;
+        let folded = &m.norm.folded;
+        // "Ok but what if it doesn't drop off?" is a new question, not a yes: an answer
+        // to a yes/no question is short and asks nothing back.
+        let words = folded.split_whitespace().count();
+        if words > MAX_YES_NO_WORDS || (words > 2 && m.text.contains(['?', '؟'])) {
+            return None;
+        }
         let has = |words: &[String]| {
             words.iter().any(|w| {
                 folded == w
