@@ -38,11 +38,15 @@ impl<'a> Turn<'a> {
             // The matched evidence of every tier: intent keywords, then the small talk
             // (a Turkish insult typed without Turkish letters is still Turkish).
             let w = &self.bot.words;
-            m.class.lang.or_else(|| {
-                [&w.insult, &w.stall, &w.farewell, &w.no_number, &w.spam]
-                    .into_iter()
-                    .find_map(|list| ConversationWords::find(list, &m.norm.folded))
-            })
+            let phrase = [&w.insult, &w.stall, &w.farewell, &w.no_number, &w.spam]
+                .into_iter()
+                .find_map(|list| ConversationWords::find(list, &m.norm.folded));
+            // A matched intent speaks for the language; weak evidence under the threshold
+            // ("bot" in "salak bot ya") gives way to a whole phrase of small talk.
+            match m.class.decision {
+                Decision::Intent(_) => m.class.lang.or(phrase),
+                _ => phrase.or(m.class.lang),
+            }
         });
         let sentence = self.message.as_ref().is_some_and(|m| {
             m.norm
