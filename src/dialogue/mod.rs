@@ -81,6 +81,10 @@ pub struct Conversation {
     /// evidence for one of them picks it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered: Vec<String>,
+    /// The one action the last reply offered as a button (`intent:human_agent` under
+    /// "shall I pass it to a person?"): a typed yes takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
 }
 
 /// Where a conversation is inside a flow.

@@ -190,6 +190,26 @@ impl<'a> Turn<'a> {
     }
 
     pub fn finish(self) -> Outcome {
+        // Outside a flow, a reply that asks whether to take the one action it offers as a
+        // button ("shall I pass you to a person?") can be answered with a typed yes.
+        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        let offers: Vec<&str> = self
+            .out
+            .replies
+            .last()
+            .filter(|r| r.text.contains(['?', '؟']))
+            .map(|r| {
+                r.buttons
+                    .iter()
+                    .map(|b| b.payload.as_str())
+                    .filter(|p| p.starts_with("intent:"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.conv.offer = match offers.as_slice() {
+            [one] if !waiting && self.conv.handoff.is_none() => Some((*one).to_owned()),
+            _ => None,
+        };
         self.out
     }
     // --- flow steps ------------------------------------------------------------------

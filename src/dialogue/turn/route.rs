@@ -81,6 +81,15 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn route(&mut self) {
+        let offer = self.conv.offer.take();
+        if let Some(payload) = offer
+            && self.payload.is_none()
+            && self.decision() == Decision::None
+            && self.yes_no() == Some(true)
+        {
+            // "Shall I pass it to a person?" — "yes please": the offered button.
+            self.payload = Some(payload);
+        }
         let decision = self.answer_to_clarify(self.decision());
         let decision = self.request_over_side_question(decision);
         if let Decision::Intent(i) = decision {
