@@ -47,7 +47,9 @@ impl<'a> Turn<'a> {
             SlotKind::YesNo => None,
             SlotKind::OrderItem => self.order_item(pos.waiting),
         };
-        let given = given.or_else(|| self.reason_given_up_front(slot, pos));
+        let given = given
+            .or_else(|| self.reason_given_up_front(slot, pos))
+            .or_else(|| self.address_given_up_front(slot, pos));
         if given.is_none() && *kind == SlotKind::Entity(EntityKind::OrderNumber) {
             if let Some(handled) = self.find_by_contact(pos.waiting) {
                 if handled.is_none() && self.conv.slots.contains_key(slot) {
@@ -103,6 +105,48 @@ impl<'a> Turn<'a> {
         let folded = fold(&pos.topic);
         ConversationWords::find(&self.bot.words.return_reason, &folded)
             .map(|_| pos.topic.trim().to_owned())
+    }
+
+    /// "Moved last week, the new one is 118 Birch Ave Apt 7, Springfield": the message
+    /// that started the flow already holds the address (`conversation.address` words and a
+    /// number), so it is read back instead of asked for. It starts at the first number or
+    /// the first word right before a street word.
+    fn address_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
+        let m = self.message.as_ref()?;
+        if !slot.contains("address") || pos.waiting || self.input_used || pos.topic != m.text {
+            return None;
+        }
+        let words = &self.bot.words.address;
+        let tokens: Vec<&str> = m.text.split_whitespace().collect();
+        let is_street = |t: &str| {
+            let f = fold(t);
+            !f.is_empty() && ConversationWords::find(words, &f).is_some()
+        };
+        if !tokens.iter().any(|t| is_street(t)) {
+            return None;
+        }
+        // The order number in the same message is not part of the address.
+        let order = self
+            .conv
+            .slots
+            .get("order_number")
+            .cloned()
+            .unwrap_or_default();
+        let after_order = tokens
+            .iter()
+            .rposition(|t| !order.is_empty() && t.contains(order.as_str()))
+            .map_or(0, |i| i + 1);
+        let start = (after_order..tokens.len()).find(|&i| {
+            tokens[i].chars().any(|c| c.is_numeric())
+                || is_street(tokens[i])
+                || tokens.get(i + 1).is_some_and(|t| is_street(t))
+        })?;
+        let address = tokens[start..].join(" ");
+        address.chars().any(char::is_numeric).then(|| {
+            address
+                .trim_matches(|c: char| c == ',' || c == '.')
+                .to_owned()
+        })
     }
 
     /// The item of the verified order the message names: its button, words of its name,
