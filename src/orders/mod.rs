@@ -568,3 +568,23 @@ pub fn today_utc() -> Date {
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()
 }
+
+#[cfg(test)]
+mod contact_tests {
+    use super::{Contact, demo_orders, phone_key};
+
+    #[test]
+    fn a_contact_matches_by_email_case_or_the_last_ten_digits_of_the_phone() {
+        let mut order = demo_orders(jiff::civil::date(2026, 3, 9))
+            .into_iter()
+            .next()
+            .expect("a demo order");
+        order.email = "Zeynep@Example.org".into();
+        order.phone = "0541 276 33 18".into();
+        assert!(Contact::Email("zeynep@example.org".into()).matches(&order));
+        assert!(Contact::Phone("+90 (541) 276-3318".into()).matches(&order));
+        // The same last four digits on another number is someone else.
+        assert!(!Contact::Phone("+90 555 276 33 18".into()).matches(&order));
+        assert_eq!(phone_key("+1 (646) 555-0172"), "6465550172");
+    }
+}

@@ -142,3 +142,18 @@ fn other_script_digit(c: char) -> Option<u32> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::digit_runs;
+
+    #[test]
+    fn digit_runs_read_every_script() {
+        let runs = digit_runs("Daire 7, Kadıköy 34710");
+        let values: Vec<&str> = runs.iter().map(|(_, _, v)| v.as_str()).collect();
+        assert_eq!(values, ["7", "34710"]);
+        let runs = digit_runs("کوچه ۱۴، پلاک ۳۲");
+        let values: Vec<&str> = runs.iter().map(|(_, _, v)| v.as_str()).collect();
+        assert_eq!(values, ["14", "32"]);
+    }
+}

@@ -186,3 +186,37 @@ fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWo
         && folded.chars().all(|c| c.is_ascii_lowercase())
         && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_spam;
+    use crate::bot::ConversationWords;
+    use crate::lang::Lang;
+    use crate::normalise::normalise;
+
+    fn spam(text: &str, names_request: bool) -> bool {
+        let words = ConversationWords {
+            spam: vec![(Lang::En, "click here".into())],
+            ..ConversationWords::default()
+        };
+        is_spam(text, &normalise(text).folded, names_request, &words)
+    }
+
+    #[test]
+    fn links_emoji_rows_gibberish_and_spam_phrases_are_spam() {
+        assert!(spam("CLICK HERE for a free phone", true));
+        assert!(spam("win big >> http://prize.example.net/win", false));
+        assert!(spam("follow us: follower-arzan.example.net", false));
+        assert!(spam("🌹🌹🌹🌹🌹", false));
+        assert!(spam("jkdfjkdjfkdjfkdjf", false));
+    }
+
+    #[test]
+    fn real_messages_are_not_spam() {
+        // An e-mail address is not a link; a tracking link next to a request is a request.
+        assert!(!spam("ayse.yilmaz@example.com", false));
+        assert!(!spam("where is my parcel https://track.example/123", true));
+        assert!(!spam("siparisim nerede", false));
+        assert!(!spam("strength", false));
+    }
+}
