@@ -8,6 +8,12 @@ use crate::bot::{ConversationWords, Phrases, Route};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
 
+/// The payload of the "find my order by e-mail or phone" button.
+const LOOKUP_BY_CONTACT: &str = "lookup:contact";
+
+/// An e-mail or phone with at most this many words around it is a contact given alone.
+const CONTACT_ALONE_WORDS: usize = 4;
+
 /// A message of at most this many words may be asked about (`conversation.clarify`).
 const CLARIFY_WORDS: usize = 3;
 
@@ -17,12 +23,22 @@ impl Turn<'_> {
         if self.resume_answer() {
             return true;
         }
+        if self.payload.as_deref() == Some(LOOKUP_BY_CONTACT) {
+            // The "find it by e-mail or phone" button: where the number is, and the offer.
+            return self.start_without_number();
+        }
         let Some(m) = &self.message else {
             return false;
         };
         let words = &self.bot.words;
         let folded = m.norm.folded.clone();
         let has_entities = !m.entities.is_empty();
+        // An order number with no request around it ("4412093", "order 5908316. 19 days.
+        // what is going on") asks where that order is; so does an e-mail or a phone alone
+        // (the order is looked up by it, then verified with the other factor).
+        let only_number = m.entities.len() == 1
+            && (m.entities[0].kind == EntityKind::OrderNumber
+                || folded.split_whitespace().count() <= CONTACT_ALONE_WORDS);
         let intent = match decision {
             Decision::Intent(i) => Some(i),
             _ => None,
@@ -74,15 +90,7 @@ impl Turn<'_> {
                 self.reprompt = true;
                 return true;
             }
-            if let Some(i) = self
-                .bot
-                .words
-                .bare_order_number
-                .as_deref()
-                .and_then(|id| self.bot.intent(id))
-            {
-                self.start_intent(i);
-                self.input_used = true;
+            if self.start_without_number() {
                 return true;
             }
         }
@@ -96,9 +104,6 @@ impl Turn<'_> {
             self.say(t);
             return self.done();
         }
-        // An order number with no request around it ("4412093", "order 5908316. 19 days.
-        // what is going on") asks where that order is.
-        let only_number = m.entities.len() == 1 && m.entities[0].kind == EntityKind::OrderNumber;
         if intent.is_none()
             && self.conv.flow.is_none()
             && only_number
@@ -114,6 +119,25 @@ impl Turn<'_> {
             return true;
         }
         false
+    }
+
+    /// Starts `conversation.bare_order_number` for a customer without the number: the
+    /// question for it becomes `no_number`.
+    fn start_without_number(&mut self) -> bool {
+        let Some(i) = self
+            .bot
+            .words
+            .bare_order_number
+            .as_deref()
+            .and_then(|id| self.bot.intent(id))
+        else {
+            return false;
+        };
+        self.no_number = true;
+        self.out.intent = Some(self.bot.intents[i].id.clone());
+        self.start_intent(i);
+        self.input_used = true;
+        true
     }
 
     /// The message is used up and the bot waits for the next one; the flow in progress,
