@@ -85,6 +85,10 @@ pub struct Conversation {
     /// "shall I pass it to a person?"): a typed yes takes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<String>,
+    /// The last request that ran to its end (its intent and the customer's words), for
+    /// the summary of a handoff asked for afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request: Option<String>,
 }
 
 /// Where a conversation is inside a flow.

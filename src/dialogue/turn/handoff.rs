@@ -68,7 +68,15 @@ impl<'a> Turn<'a> {
                 self.conv.verify_failures
             ));
         }
-        parts.push(format!("\"{}\"", clip(topic)));
+        if !topic.trim().is_empty() {
+            parts.push(format!("\"{}\"", clip(topic)));
+        }
+        if self.conv.flow.is_none()
+            && let Some(last) = &self.conv.last_request
+        {
+            // Asked for after a request ran to its end: what that request was.
+            parts.push(format!("after {last}"));
+        }
         if let Some(m) = &self.message
             && m.text != topic
         {

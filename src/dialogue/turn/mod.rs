@@ -314,7 +314,11 @@ impl<'a> Turn<'a> {
 
     /// Ends the current flow and goes back to the one it interrupted, if any.
     pub(super) fn end_flow(&mut self) {
-        self.conv.flow = None;
+        if let Some(pos) = self.conv.flow.take() {
+            let words: String = pos.topic.split_whitespace().collect::<Vec<_>>().join(" ");
+            let words: String = words.chars().take(140).collect();
+            self.conv.last_request = Some(format!("{} \"{words}\"", pos.intent));
+        }
         // Free-text answers belong to the flow that asked; order numbers and e-mails stay
         // for the rest of the conversation.
         self.conv.slots.retain(|k, _| {
