@@ -172,7 +172,10 @@ pub const SYSTEM_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("backend_down", "the order backend could not answer"),
     ("flow_restart", "a conversation's flow vanished in a reload"),
-    ("resume", "back to an interrupted flow"),
+    (
+        "resume_ask",
+        "asking whether to go on with an interrupted request",
+    ),
     ("message_too_long", "a message over the length limit"),
     ("not_text", "a message that is not text"),
 ];
