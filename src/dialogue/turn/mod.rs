@@ -229,7 +229,9 @@ impl<'a> Turn<'a> {
     fn verified_order_needed(&self) -> Option<Request> {
         self.conv.flow.as_ref()?;
         let id = self.conv.verified_order.as_ref()?;
-        (!self.orders.contains_key(id)).then(|| Request::Order(id.clone()))
+        // Only while the flow is about that order (not while it asks for another one).
+        let about_it = self.conv.slots.get("order_number") == Some(id);
+        (about_it && !self.orders.contains_key(id)).then(|| Request::Order(id.clone()))
     }
 
     /// Runs one step. Returns a request when the step needs the backend.
