@@ -111,7 +111,13 @@ impl<'a> Turn<'a> {
             // has answered, only tells the customer that one is on the way.
             t.out.relayed = true;
             if !t.conv.agent_joined {
-                t.say("handoff_waiting");
+                // Outside business hours "shortly" would be wrong: when people are back.
+                let closed = matches!(t.availability, Some(Availability::Closed { .. }));
+                if closed && bot.templates.contains_key("handoff_waiting_closed") {
+                    t.say("handoff_waiting_closed");
+                } else {
+                    t.say("handoff_waiting");
+                }
             }
             t.finished = true;
             return t;
