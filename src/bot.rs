@@ -18,6 +18,8 @@ pub struct Bot {
     /// Folded words that answer a confirmation, per language.
     pub yes: Vec<String>,
     pub no: Vec<String>,
+    /// Small talk that steers a conversation (`conversation:` in the pack).
+    pub words: ConversationWords,
     pub(crate) intent_index: HashMap<String, usize>,
     pub(crate) flow_index: HashMap<String, usize>,
 }
@@ -88,8 +90,12 @@ pub enum SlotKind {
     /// A yes or a no (words of `matching.yes`/`matching.no`, or the `yes`/`no` buttons),
     /// stored as `yes` or `no`.
     YesNo,
-    /// Free text: the whole message (an address, a reason).
+    /// Free text: the whole message (an address, a reason), or the payload of a button
+    /// the prompt offers.
     Text,
+    /// One item of the verified order, offered as a button per item (`item:<sku>`) or
+    /// named in words; stored as the item's name. An order of one item fills it at once.
+    OrderItem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +172,10 @@ pub const SYSTEM_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("backend_down", "the order backend could not answer"),
     ("flow_restart", "a conversation's flow vanished in a reload"),
-    ("resume", "back to an interrupted flow"),
+    (
+        "resume_ask",
+        "asking whether to go on with an interrupted request",
+    ),
     ("message_too_long", "a message over the length limit"),
     ("not_text", "a message that is not text"),
 ];
@@ -195,8 +204,53 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "order.refund_days",
     "return.return_id",
     "return.label_url",
+    "return.item",
+    "return.amount",
     "intent_a",
     "intent_b",
     "handoff.wait_minutes",
     "handoff.opens_at",
 ];
+
+/// Folded phrases, each with the language it is written in.
+pub type Phrases = Vec<(Lang, String)>;
+
+/// The `conversation:` section, compiled: phrases folded like messages are.
+#[derive(Debug, Default)]
+pub struct ConversationWords {
+    pub stall: Phrases,
+    pub farewell: Phrases,
+    pub insult: Phrases,
+    pub no_number: Phrases,
+    pub spam: Phrases,
+    pub return_reason: Phrases,
+    pub address: Phrases,
+    /// Short ambiguous messages, each with the intent ids to offer as buttons.
+    pub clarify: Vec<(Phrases, Vec<String>)>,
+    /// Intent ids answered in passing next to a request the message starts.
+    pub side_answers: Vec<String>,
+    pub bare_order_number: Option<String>,
+    /// The matcher's threshold: a side answer needs this much evidence.
+    pub threshold: f32,
+}
+
+impl ConversationWords {
+    /// The language of the first phrase of `list` that `folded` contains as whole words.
+    pub fn find(list: &Phrases, folded: &str) -> Option<Lang> {
+        list.iter()
+            .find(|(_, w)| contains_words(folded, w))
+            .map(|(l, _)| *l)
+    }
+}
+
+/// Whether `phrase` occurs in `text` as whole words (both already folded).
+pub fn contains_words(text: &str, phrase: &str) -> bool {
+    if phrase.is_empty() {
+        return false;
+    }
+    text.match_indices(phrase).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + phrase.len()..].chars().next();
+        before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
+    })
+}

@@ -41,11 +41,16 @@ pub async fn turn(
                     }
                     Request::Order(id) => Response::Order(backend.order(&id).await),
                     Request::Cancel(id) => Response::Done(backend.cancel(&id).await),
-                    Request::StartReturn { order_id, reason } => {
-                        Response::Return(backend.start_return(&order_id, Vec::new(), reason).await)
-                    }
+                    Request::StartReturn {
+                        order_id,
+                        items,
+                        reason,
+                    } => Response::Return(backend.start_return(&order_id, items, reason).await),
                     Request::ChangeAddress { order_id, address } => {
                         Response::Done(backend.change_address(&order_id, address).await)
+                    }
+                    Request::OrdersByContact(contact) => {
+                        Response::Orders(backend.orders_by_contact(contact).await)
                     }
                 };
                 t.feed(response);

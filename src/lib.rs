@@ -9,7 +9,8 @@
 //!   -> matcher     keywords in one aho-corasick automaton (typos corrected: typo) + a
 //!                  RegexSet + example similarity (similarity, stem) -> Decision
 //!   -> entities    order numbers, e-mails, phones
-//!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn
+//!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn; one module
+//!                  per step kind (ask, verify, lookup, branch, action, say, handoff)
 //!   -> engine      drives the Turn, calling orders::OrderBackend when it asks
 //! ```
 //!

@@ -18,7 +18,7 @@ templates:
   handoff_waiting: {tr: a, fa: b, en: c}
   backend_down: {tr: a, fa: b, en: c}
   flow_restart: {tr: a, fa: b, en: c}
-  resume: {tr: a, fa: b, en: c}
+  resume_ask: {tr: a, fa: b, en: c}
   message_too_long: {tr: a, fa: b, en: c}
   not_text: {tr: a, fa: b, en: c}
 "#;
@@ -176,10 +176,10 @@ flows:
 
 #[test]
 fn a_missing_system_template_is_an_error() {
-    let text = BASE.replace("  resume: {tr: a, fa: b, en: c}\n", "");
+    let text = BASE.replace("  resume_ask: {tr: a, fa: b, en: c}\n", "");
     let (ok, lines) = check(&[src("intents/base.yaml", &text)]);
     assert!(!ok);
-    assert_has(&lines, "the pack must define template `resume`");
+    assert_has(&lines, "the pack must define template `resume_ask`");
 }
 
 #[test]

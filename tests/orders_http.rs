@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -115,6 +115,28 @@ async fn get_order(
     }
 }
 
+/// `GET /orders?email=…` / `?phone=…`: one order for Ayşe's e-mail or phone, plus one
+/// for someone else that a careless shop might send along.
+async fn orders_by_contact(
+    State(shop): State<Arc<Shop>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    shop.hit("by-contact");
+    if !authorised(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let ours = q.get("email").map(String::as_str) == Some("AYSE@example.com")
+        || q.get("phone").map(String::as_str) == Some("05321112233");
+    if !ours {
+        return Json(json!([])).into_response();
+    }
+    let mut other = order_json("999");
+    other["email"] = json!("someone.else@example.com");
+    other["phone"] = json!("+90 555 000 00 00");
+    Json(json!([order_json("100"), other])).into_response()
+}
+
 /// The POST routes: `action` is the last path segment, the body must be what the bot
 /// is expected to send.
 async fn post_action(
@@ -151,6 +173,7 @@ async fn post_action(
 async fn serve() -> (String, Arc<Shop>) {
     let shop = Arc::new(Shop::default());
     let api = Router::new()
+        .route("/orders", get(orders_by_contact))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/{action}", post(post_action))
         .with_state(Arc::clone(&shop));
@@ -328,4 +351,27 @@ async fn cancel_returns_and_address_send_their_bodies() {
         ]
     );
     assert_eq!(posts[3].1, json!({"address": "Moda Cad. 5, Kadıköy"}));
+}
+
+#[tokio::test]
+async fn orders_are_found_by_email_or_phone_and_only_those_carrying_it() {
+    use destek::orders::Contact;
+    let (base, shop) = serve().await;
+    let orders = client(config(&base));
+    let by_email = orders
+        .orders_by_contact(Contact::Email("AYSE@example.com".into()))
+        .await
+        .expect("lookup by e-mail");
+    assert_eq!(by_email, vec![expected_order("100")]);
+    let by_phone = orders
+        .orders_by_contact(Contact::Phone("05321112233".into()))
+        .await
+        .expect("lookup by phone");
+    assert_eq!(by_phone, vec![expected_order("100")]);
+    let none = orders
+        .orders_by_contact(Contact::Email("nobody@example.com".into()))
+        .await
+        .expect("lookup of an unknown contact");
+    assert!(none.is_empty());
+    assert_eq!(shop.hits("by-contact"), 3);
 }

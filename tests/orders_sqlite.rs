@@ -118,27 +118,32 @@ async fn only_unshipped_orders_can_be_cancelled() {
 }
 
 #[tokio::test]
-async fn return_ids_count_up_per_order() {
+async fn return_ids_count_up_per_order_and_an_item_has_one_open_return() {
     let orders = seeded();
-    let start = |id: &'static str| {
+    let start = |id: &'static str, sku: &'static str| {
         let orders = orders.clone();
         async move {
-            let items = vec!["GLS-06".to_owned()];
+            let items = vec![sku.to_owned()];
             orders.start_return(id, items, "broken".into()).await
         }
     };
-    let first = start("TR-55320").await.expect("return");
+    let first = start("TR-55320", "GLS-06").await.expect("return");
     assert_eq!(first.return_id, "R-TR-55320-1");
     assert!(first.label_url.is_some());
+    // The same item again: the return that is already open, not a second one.
     assert_eq!(
-        start("TR-55320").await.map(|r| r.return_id),
+        start("TR-55320", "GLS-06").await.map(|r| r.return_id),
+        Ok("R-TR-55320-1".into())
+    );
+    assert_eq!(
+        start("TR-55320", "OTHER-1").await.map(|r| r.return_id),
         Ok("R-TR-55320-2".into())
     );
     assert_eq!(
-        start("334512").await.map(|r| r.return_id),
+        start("334512", "GLS-06").await.map(|r| r.return_id),
         Ok("R-334512-1".into())
     );
-    assert!(start("NOPE-1").await.is_err());
+    assert!(start("NOPE-1", "GLS-06").await.is_err());
 }
 
 #[tokio::test]
@@ -285,8 +290,9 @@ async fn data_survives_reopening_the_file() {
     let orders = db.open();
     let order = lookup(&orders, "K-1").await.expect("still there");
     assert_eq!(order.status, OrderStatus::Cancelled);
+    // The open return survived too: asking again gives the same one.
     let next = orders.start_return("K-1", vec![], "again".into()).await;
-    assert_eq!(next.map(|r| r.return_id), Ok("R-K-1-2".into()));
+    assert_eq!(next.map(|r| r.return_id), Ok("R-K-1-1".into()));
 }
 
 #[test]
@@ -304,4 +310,42 @@ fn the_example_in_the_docs_imports() {
             .map_err(|e| e.to_string()),
         Ok(2)
     );
+}
+
+#[tokio::test]
+async fn orders_are_found_by_email_or_phone_newest_first() {
+    use destek::orders::Contact;
+    let orders = SqliteOrders::open_in_memory().expect("in-memory database");
+    let mut older = demo("48213977");
+    older.order_id = "70000001".into();
+    older.email = "Zeynep@Example.org".into();
+    older.phone = "0541 276 33 18".into();
+    older.placed_at = "2025-03-01".into();
+    let mut newer = older.clone();
+    newer.order_id = "70000002".into();
+    newer.placed_at = "2025-03-08".into();
+    let mut stranger = older.clone();
+    stranger.order_id = "70000003".into();
+    stranger.email = "someone@example.com".into();
+    stranger.phone = "+90 555 276 33 18".into();
+    for o in [&older, &newer, &stranger] {
+        orders.upsert(o).expect("upsert");
+    }
+    let ids = |found: Vec<Order>| found.into_iter().map(|o| o.order_id).collect::<Vec<_>>();
+    let by_email = orders
+        .orders_by_contact(Contact::Email("zeynep@example.org".into()))
+        .await
+        .expect("by e-mail");
+    assert_eq!(ids(by_email), ["70000002", "70000001"]);
+    // The same last four digits on another number is not the same phone.
+    let by_phone = orders
+        .orders_by_contact(Contact::Phone("+90 541 276 3318".into()))
+        .await
+        .expect("by phone");
+    assert_eq!(ids(by_phone), ["70000002", "70000001"]);
+    let none = orders
+        .orders_by_contact(Contact::Email("nobody@example.com".into()))
+        .await
+        .expect("unknown");
+    assert!(none.is_empty());
 }

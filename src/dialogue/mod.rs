@@ -13,10 +13,10 @@ mod template;
 mod turn;
 
 pub use template::render;
-pub use turn::Turn;
+pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;
-use crate::orders::{BackendError, Order, ReturnCreated};
+use crate::orders::{BackendError, Contact, Order, ReturnCreated};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -67,6 +67,28 @@ pub struct Conversation {
     /// A handoff was resolved and the bot asked for a 1–5 rating.
     #[serde(default)]
     pub awaiting_rating: bool,
+    /// Spam messages so far: the first gets a short line, later ones a shorter one.
+    #[serde(default)]
+    pub spam_seen: u32,
+    /// After a side question the bot asked whether to go on with the flow in progress.
+    #[serde(default)]
+    pub resume_pending: bool,
+    /// The status of the verified order when the bot last looked it up, for the summary a
+    /// person receives on handoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<String>,
+    /// The intents the last clarifying question offered: a typed answer with any
+    /// evidence for one of them picks it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
+    /// The one action the last reply offered as a button (`intent:human_agent` under
+    /// "shall I pass it to a person?"): a typed yes takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
+    /// The last request that ran to its end (its intent and the customer's words), for
+    /// the summary of a handoff asked for afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request: Option<String>,
 }
 
 /// Where a conversation is inside a flow.
@@ -158,6 +180,10 @@ pub struct Reply {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<ReplyButton>,
+    /// The template this reply was rendered from, for tests that check what was said
+    /// whatever the pack's wording; empty for replies not made from a template.
+    #[serde(skip)]
+    pub template: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,12 +222,16 @@ pub enum Request {
     Cancel(String),
     StartReturn {
         order_id: String,
+        /// The SKUs of the items going back (empty: the whole order).
+        items: Vec<String>,
         reason: String,
     },
     ChangeAddress {
         order_id: String,
         address: String,
     },
+    /// The orders with this e-mail or phone, for a customer without the order number.
+    OrdersByContact(Contact),
 }
 
 // One short-lived value per backend call: boxing the order would buy nothing.
@@ -212,6 +242,7 @@ pub enum Response {
     /// A cancel or address change went through (or not).
     Done(Result<(), BackendError>),
     Return(Result<ReturnCreated, BackendError>),
+    Orders(Result<Vec<Order>, BackendError>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,12 +4,14 @@ use crate::bot::{Button, Template};
 use crate::dialogue::{Reply, ReplyButton};
 use crate::lang::Lang;
 
-/// Renders a template in `lang`. A variable without a value renders as nothing: `check`
-/// has already rejected unknown names, so an empty one is data the order lacks.
+/// Renders a template in `lang`. A variable without a value renders as its fallback
+/// (`{order.carrier|the carrier}`), or as a dash when it has none (`check` warns of those),
+/// never as a blank.
 pub fn render(t: &Template, lang: Lang, var: &dyn Fn(&str) -> Option<String>) -> Reply {
     Reply {
         text: fill(&t.text[lang.index()], var),
         buttons: t.buttons.iter().map(|b| button(b, lang)).collect(),
+        template: String::new(),
     }
 }
 
@@ -34,8 +36,16 @@ fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
         }
         match (c, after.find('}')) {
             ('{', Some(end)) => {
-                if let Some(v) = var(after[..end].trim()) {
-                    out.push_str(&v);
+                let (name, fallback) = match after[..end].split_once('|') {
+                    Some((n, f)) => (n.trim(), Some(f.trim())),
+                    None => (after[..end].trim(), None),
+                };
+                match (var(name).filter(|v| !v.trim().is_empty()), fallback) {
+                    (Some(v), _) => out.push_str(&v),
+                    (None, Some(f)) => out.push_str(f),
+                    // Never a blank: `check` warns of variables that can be empty
+                    // without a fallback; a dash shows the gap if one slips through.
+                    (None, None) => out.push('—'),
                 }
                 rest = &after[end + 1..];
             }
@@ -49,6 +59,26 @@ fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// The variables of `text` that have no value and no fallback: each would show as a dash.
+pub fn unfilled(text: &str, var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        if let Some(stripped) = after.strip_prefix('{') {
+            rest = stripped;
+            continue;
+        }
+        let Some(end) = after.find('}') else { break };
+        let inner = &after[..end];
+        if !inner.contains('|') && var(inner.trim()).is_none_or(|v| v.trim().is_empty()) {
+            out.push(inner.trim().to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,7 +87,12 @@ mod tests {
     fn fills_variables_and_keeps_literal_braces() {
         let var = |name: &str| (name == "order.status").then(|| "shipped".to_string());
         assert_eq!(fill("Order is {order.status}.", &var), "Order is shipped.");
-        assert_eq!(fill("{{literal}} {missing}!", &var), "{literal} !");
+        assert_eq!(fill("{{literal}} {missing}!", &var), "{literal} —!");
+        assert_eq!(
+            fill("by {order.carrier|the carrier}.", &var),
+            "by the carrier."
+        );
+        assert_eq!(fill("is {order.status|unknown}.", &var), "is shipped.");
         assert_eq!(fill("no vars", &var), "no vars");
     }
 }

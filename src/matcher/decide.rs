@@ -75,9 +75,6 @@ impl Matcher {
                 out_of_scope = c.cosine;
             }
             let evidence = t.similarity_weight * (c.cosine - t.similarity_floor);
-            if evidence > 0.0 {
-                lang_weight[c.lang.index()] += evidence;
-            }
             if c.class >= oos_class {
                 continue;
             }
@@ -108,11 +105,18 @@ impl Matcher {
                 .then_with(|| a.first.cmp(&b.first))
                 .then_with(|| a.intent.cmp(&b.intent))
         });
+        let decision = self.choose(&scores, &hits);
+        // The examples speak for the language only through the intent they decided.
+        if let Decision::Intent(i) = decision
+            && let Some(c) = similar.iter().find(|c| c.class == i)
+            && let Some(s) = scores.iter().find(|s| s.intent == i)
+        {
+            lang_weight[c.lang.index()] += s.similarity;
+        }
         let lang = Lang::ALL
             .into_iter()
             .filter(|l| lang_weight[l.index()] > 0.0)
             .max_by(|a, b| lang_weight[a.index()].total_cmp(&lang_weight[b.index()]));
-        let decision = self.choose(&scores, &hits);
         Classification {
             hits,
             scores,
@@ -167,6 +171,15 @@ impl Matcher {
         };
         if second.score < first.score * (1.0 - t.ambiguity) {
             return Decision::Intent(first.intent);
+        }
+        // Close call between small talk and a request: the request ("hello, cancel my order").
+        match (
+            self.priorities[first.intent] < 0,
+            self.priorities[second.intent] < 0,
+        ) {
+            (true, false) => return Decision::Intent(second.intent),
+            (false, true) => return Decision::Intent(first.intent),
+            _ => {}
         }
         let spans = |i: usize| {
             hits.iter()

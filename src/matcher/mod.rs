@@ -73,7 +73,7 @@ impl Default for Tuning {
             similarity_weight: 12.0,
             similarity_floor: 0.2,
             out_of_scope_margin: 1.0,
-            request_over_small_talk: 0.5,
+            request_over_small_talk: 1.0,
             typos: true,
         }
     }
@@ -336,9 +336,10 @@ impl Matcher {
                 });
             }
         }
-        let similar = self
-            .similarity
-            .score(corrected.as_deref().unwrap_or(&n.folded));
+        let similar = match words_for_examples(corrected.as_deref().unwrap_or(&n.folded), n) {
+            Some(text) => self.similarity.score(&text),
+            None => Vec::new(),
+        };
         let mut c = self.decide(hits, &similar, order_number);
         c.corrections = corrections;
         c
@@ -453,4 +454,36 @@ impl Matcher {
         }
         out
     }
+}
+
+/// The words the examples tier compares: e-mail addresses and numbers say nothing about the
+/// request, so they are left out; `None` when no word is left ("48213977",
+/// "ayse@example.com", "4417").
+fn words_for_examples(folded: &str, n: &Normalised) -> Option<String> {
+    let mut skip: Vec<String> = n
+        .entity_text
+        .split_whitespace()
+        .filter(|t| t.contains('@'))
+        .flat_map(|t| {
+            crate::normalise::fold(t)
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut kept = String::with_capacity(folded.len());
+    for w in folded.split(' ') {
+        if w.is_empty() || w.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(i) = skip.iter().position(|s| s == w) {
+            skip.swap_remove(i);
+            continue;
+        }
+        if !kept.is_empty() {
+            kept.push(' ');
+        }
+        kept.push_str(w);
+    }
+    (!kept.is_empty()).then_some(kept)
 }

@@ -8,7 +8,7 @@
 //! `POST {base}/orders/{id}/address` with `{"address": "..."}`. Every request carries
 //! `Authorization: Bearer {token}` when a token is configured.
 
-use super::{BackendError, BoxFuture, Order, OrderBackend, ReturnCreated};
+use super::{BackendError, BoxFuture, Contact, Order, OrderBackend, ReturnCreated, newest_first};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -264,6 +264,38 @@ impl OrderBackend for HttpOrders {
             let body = json!({ "items": items, "reason": reason });
             let answer = self.post(order_id, "returns", body).await?;
             parse("return", &answer)
+        })
+    }
+
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
+        Box::pin(async move {
+            let mut url = self.base.clone();
+            url.path_segments_mut()
+                .map_err(|()| BackendError("shop API base_url cannot take a path".into()))?
+                .pop_if_empty()
+                .push("orders");
+            match &contact {
+                Contact::Email(e) => url.query_pairs_mut().append_pair("email", e),
+                Contact::Phone(p) => url.query_pairs_mut().append_pair("phone", p),
+            };
+            let (status, body) = self.send(Method::GET, url, None).await?;
+            match status {
+                StatusCode::NOT_FOUND => Ok(Vec::new()),
+                s if s.is_success() => {
+                    let mut found: Vec<Order> = parse::<Vec<Order>>("order list", &body)?
+                        .into_iter()
+                        .filter(|o| contact.matches(o))
+                        .collect();
+                    newest_first(&mut found);
+                    Ok(found)
+                }
+                s => Err(BackendError(format!(
+                    "shop API refused the lookup of orders by contact: {s}"
+                ))),
+            }
         })
     }
 

@@ -134,6 +134,49 @@ pub trait OrderBackend: Send + Sync {
         order_id: &'a str,
         address: String,
     ) -> BoxFuture<'a, Result<(), BackendError>>;
+    /// The orders with this e-mail or phone on them, newest first (design §7,
+    /// `GET {base_url}/orders?email=…&phone=…`), for a customer without the order number.
+    /// The dialogue reveals none of them until the other factor matches too.
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>>;
+}
+
+/// What a customer gave to find their orders without the number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contact {
+    Email(String),
+    Phone(String),
+}
+
+impl Contact {
+    /// Whether `order` carries this contact: e-mails compared without case, phones by
+    /// their last ten digits (country codes and leading zeros aside).
+    pub fn matches(&self, order: &Order) -> bool {
+        match self {
+            Contact::Email(e) => order.email.trim().eq_ignore_ascii_case(e.trim()),
+            Contact::Phone(p) => {
+                let (a, b) = (phone_key(p), phone_key(&order.phone));
+                a.len() >= 7 && a == b
+            }
+        }
+    }
+}
+
+/// The last ten digits of a phone number.
+pub fn phone_key(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(10)..].iter().collect()
+}
+
+/// Newest first, then by id, so every backend lists a customer's orders alike.
+pub fn newest_first(orders: &mut [Order]) {
+    orders.sort_by(|a, b| {
+        b.placed_at
+            .cmp(&a.placed_at)
+            .then_with(|| a.order_id.cmp(&b.order_id))
+    });
 }
 
 /// Orders held in memory: the demo orders for `chat`, `test` and the benchmarks.
@@ -141,7 +184,8 @@ pub trait OrderBackend: Send + Sync {
 pub struct InMemoryOrders {
     // A std Mutex: critical sections are a map lookup, never held across an await.
     orders: Mutex<HashMap<String, Order>>,
-    returns: Mutex<u32>,
+    /// Open returns: order id, item SKUs, return id.
+    returns: Mutex<Vec<(String, Vec<String>, String)>>,
 }
 
 impl InMemoryOrders {
@@ -153,7 +197,7 @@ impl InMemoryOrders {
                     .map(|o| (o.order_id.clone(), o))
                     .collect(),
             ),
-            returns: Mutex::new(0),
+            returns: Mutex::new(Vec::new()),
         }
     }
 
@@ -201,19 +245,46 @@ impl OrderBackend for InMemoryOrders {
     fn start_return<'a>(
         &'a self,
         order_id: &'a str,
-        _items: Vec<String>,
+        items: Vec<String>,
         _reason: String,
     ) -> BoxFuture<'a, Result<ReturnCreated, BackendError>> {
         let r = match self.returns.lock() {
-            Ok(mut n) => {
-                *n += 1;
+            Ok(mut open) => {
+                // One open return per order item (an empty list is the whole order).
+                let existing = open.iter().find(|(o, theirs, _)| {
+                    o == order_id
+                        && (theirs.is_empty()
+                            || items.is_empty()
+                            || theirs.iter().any(|i| items.contains(i)))
+                });
+                let return_id = match existing {
+                    Some((_, _, id)) => id.clone(),
+                    None => {
+                        let id = format!("R-{}-{}", order_id, open.len() + 1);
+                        open.push((order_id.to_owned(), items, id.clone()));
+                        id
+                    }
+                };
                 Ok(ReturnCreated {
-                    return_id: format!("R-{}-{}", order_id, *n),
+                    return_id,
                     label_url: Some(format!("https://shop.example/returns/{order_id}/label.pdf")),
                 })
             }
-            Err(_) => Err(BackendError("return counter poisoned".into())),
+            Err(_) => Err(BackendError("return list poisoned".into())),
         };
+        Box::pin(std::future::ready(r))
+    }
+
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
+        let r = self.with(|m| {
+            let mut found: Vec<Order> =
+                m.values().filter(|o| contact.matches(o)).cloned().collect();
+            newest_first(&mut found);
+            found
+        });
         Box::pin(std::future::ready(r))
     }
 
@@ -496,4 +567,24 @@ pub fn today_utc() -> Date {
     jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()
+}
+
+#[cfg(test)]
+mod contact_tests {
+    use super::{Contact, demo_orders, phone_key};
+
+    #[test]
+    fn a_contact_matches_by_email_case_or_the_last_ten_digits_of_the_phone() {
+        let mut order = demo_orders(jiff::civil::date(2026, 3, 9))
+            .into_iter()
+            .next()
+            .expect("a demo order");
+        order.email = "Zeynep@Example.org".into();
+        order.phone = "0541 276 33 18".into();
+        assert!(Contact::Email("zeynep@example.org".into()).matches(&order));
+        assert!(Contact::Phone("+90 (541) 276-3318".into()).matches(&order));
+        // The same last four digits on another number is someone else.
+        assert!(!Contact::Phone("+90 555 276 33 18".into()).matches(&order));
+        assert_eq!(phone_key("+1 (646) 555-0172"), "6465550172");
+    }
 }

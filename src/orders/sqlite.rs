@@ -4,7 +4,10 @@
 //! `migrations/orders/0001_orders.sql`.
 
 use super::csv::read_orders;
-use super::{BackendError, BoxFuture, Order, OrderBackend, OrderStatus, ReturnCreated};
+use super::{
+    BackendError, BoxFuture, Contact, Order, OrderBackend, OrderStatus, ReturnCreated,
+    newest_first, phone_key,
+};
 use jiff::civil::Date;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -226,6 +229,43 @@ fn find(conn: &Connection, order_id: &str) -> Result<Option<Order>, OrdersError>
     Ok(order)
 }
 
+/// Orders by e-mail (any case), or by phone: candidates share the last four digits in
+/// SQL, then the last ten digits must match.
+fn by_contact(conn: &Connection, contact: &Contact) -> Result<Vec<Order>, OrdersError> {
+    const COLUMNS: &str =
+        "SELECT order_id, status, email, phone, placed_at, shipped_at, delivered_at,
+                 estimated_delivery, carrier, tracking_number, tracking_url, items, total,
+                 currency, refund, payment_method, address FROM orders";
+    let (sql, arg) = match contact {
+        Contact::Email(e) => (
+            format!("{COLUMNS} WHERE lower(trim(email)) = lower(trim(?1))"),
+            e.clone(),
+        ),
+        Contact::Phone(p) => {
+            let key = phone_key(p);
+            let last4: String = key.chars().skip(key.len().saturating_sub(4)).collect();
+            // Phones are stored as typed: spaces, dashes, dots and brackets aside.
+            (
+                format!(
+                    "{COLUMNS} WHERE replace(replace(replace(replace(replace(phone, ' ', ''), '-', ''), '.', ''), '(', ''), ')', '') LIKE '%' || ?1"
+                ),
+                last4,
+            )
+        }
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([arg], order_from_row)?;
+    let mut found = Vec::new();
+    for row in rows {
+        let order = row?;
+        if contact.matches(&order) {
+            found.push(order);
+        }
+    }
+    newest_first(&mut found);
+    Ok(found)
+}
+
 fn order_from_row(row: &Row) -> rusqlite::Result<Order> {
     Ok(Order {
         order_id: row.get(0)?,
@@ -314,6 +354,27 @@ fn start_return(
     if find(&tx, order_id)?.is_none() {
         return Err(OrdersError::NotFound(order_id.into()));
     }
+    // One open return per order item: asking again for an item already on its way back
+    // (or for the whole order again) gives the return that exists.
+    let existing: Vec<(String, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT return_id, items FROM returns WHERE order_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (return_id, json) in existing {
+        let theirs: Vec<String> = from_json(&json, 1)?;
+        let same =
+            theirs.is_empty() || items.is_empty() || theirs.iter().any(|i| items.contains(i));
+        if same {
+            return Ok(ReturnCreated {
+                label_url: Some(format!(
+                    "https://shop.example/returns/{return_id}/label.pdf"
+                )),
+                return_id,
+            });
+        }
+    }
     let seq: i64 = tx.query_row(
         "SELECT coalesce(max(seq), 0) + 1 FROM returns WHERE order_id = ?1",
         [order_id],
@@ -366,5 +427,12 @@ impl OrderBackend for SqliteOrders {
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         let order_id = order_id.to_owned();
         self.run(move |conn| change_address(conn, &order_id, &address))
+    }
+
+    fn orders_by_contact<'a>(
+        &'a self,
+        contact: Contact,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
+        self.run(move |conn| by_contact(conn, &contact))
     }
 }

@@ -119,6 +119,10 @@ impl<'p> Compiler<'_, 'p> {
         self.check_payment_method_names(&templates, &options.shop);
         let slot_names = self.slot_names();
         self.check_template_variables(&slot_names);
+        super::blanks::check(
+            self.parsed.iter().map(|p| (p.path, &p.file.templates)),
+            self.d,
+        );
         let (flows, flow_index) = self.flows(&templates);
         let (intents, intent_index, mut spec, pattern_at) = self.intents(&templates, &flow_index);
         self.check_system_templates(&templates);
@@ -129,6 +133,14 @@ impl<'p> Compiler<'_, 'p> {
                 .chain(&no)
                 .flat_map(|w| w.split(' '))
                 .map(str::to_owned),
+        );
+        let words = super::conversation::compile(
+            self.parsed
+                .iter()
+                .map(|p| (p.path, p.file.conversation.as_ref())),
+            &|id| intent_index.contains_key(id),
+            tuning.threshold,
+            self.d,
         );
         let entities = self.entities()?;
 
@@ -162,6 +174,7 @@ impl<'p> Compiler<'_, 'p> {
             shop: options.shop.clone(),
             yes,
             no,
+            words,
             intent_index,
             flow_index,
         })
@@ -508,11 +521,12 @@ impl<'p> Compiler<'_, 'p> {
                             "phone" => SlotKind::Entity(EntityKind::Phone),
                             "text" => SlotKind::Text,
                             "yes_no" => SlotKind::YesNo,
+                            "order_item" => SlotKind::OrderItem,
                             other => {
                                 self.d.error(
                                     path,
                                     e.referenced,
-                                    format!("unknown entity `{other}` (expected order_number, email, phone, yes_no or text)"),
+                                    format!("unknown entity `{other}` (expected order_number, email, phone, yes_no, order_item or text)"),
                                 );
                                 SlotKind::Text
                             }
@@ -824,7 +838,8 @@ pub fn template_variables(text: &str) -> Result<Vec<&str>, String> {
         let Some(end) = after.find('}') else {
             return Err("unclosed `{` (write `{{` for a literal brace)".into());
         };
-        let name = after[..end].trim();
+        // `{name|fallback}`: the fallback is text, checked by `pack::blanks`.
+        let name = after[..end].split('|').next().unwrap_or_default().trim();
         if name.is_empty() || name.contains('{') {
             return Err(format!("bad variable `{{{}}}`", &after[..end]));
         }

@@ -2,9 +2,11 @@
 //! in the binary, and compiled into a `Bot`.
 //!
 //! `raw` mirrors the YAML, `compile` checks everything at once and builds the snapshot,
-//! `diag` formats what it found as `file:line:col: severity: message`.
+//! `blanks` warns of template variables that can render empty, `conversation` compiles the `conversation:` small talk, `diag` formats what it found as `file:line:col: severity: message`.
 
+mod blanks;
 pub mod compile;
+mod conversation;
 pub mod diag;
 mod embedded;
 mod intents;

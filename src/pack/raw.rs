@@ -34,6 +34,7 @@ pub struct File {
     pub entities: Option<S<Entities>>,
     /// Messages that are no intent: evidence against every intent.
     pub out_of_scope: Option<S<OutOfScope>>,
+    pub conversation: Option<S<ConversationWords>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -48,6 +49,45 @@ pub struct OutOfScope {
 #[serde(deny_unknown_fields)]
 pub struct IntentEvidence {
     pub order_number: Option<S<f32>>,
+}
+
+/// `conversation:` — the small talk that steers a conversation rather than naming a
+/// request: stalls, farewells, insults, "I don't have the number", spam.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationWords {
+    /// "hang on", "bi sn": the customer is looking for what the bot asked for.
+    #[serde(default)]
+    pub stall: PerLang<Vec<S<String>>>,
+    /// Words that, next to thanks, make the message a goodbye.
+    #[serde(default)]
+    pub farewell: PerLang<Vec<S<String>>>,
+    /// Insults aimed at the bot, without a threat.
+    #[serde(default)]
+    pub insult: PerLang<Vec<S<String>>>,
+    /// "I don't have my order number".
+    #[serde(default)]
+    pub no_number: PerLang<Vec<S<String>>>,
+    /// Phrases of spam and scam pastes (links and emoji rows are spam without a list).
+    #[serde(default)]
+    pub spam: PerLang<Vec<S<String>>>,
+    /// Words that give a reason for a return ("too small", "wrong colour"): a return
+    /// asked for with one of them does not ask why again.
+    #[serde(default)]
+    pub return_reason: PerLang<Vec<S<String>>>,
+    /// Words of a street address ("cad", "street", "خیابان"): numbers in a message with
+    /// one are house numbers and postcodes, never a new order number.
+    #[serde(default)]
+    pub address: PerLang<Vec<S<String>>>,
+    /// Short messages that could mean several requests ("kargo", "still not here"): one
+    /// clarifying question with a button per intent.
+    #[serde(default)]
+    pub clarify: Vec<S<ClarifyEntry>>,
+    /// Intents answered in passing when a message also starts another request.
+    #[serde(default)]
+    pub side_answers: Vec<S<String>>,
+    /// The intent a message that is only an order number starts.
+    pub bare_order_number: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,4 +335,12 @@ impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries
         }
         d.deserialize_map(EV(PhantomData))
     }
+}
+
+/// One ambiguous short message: its words, and the intents to offer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClarifyEntry {
+    pub words: PerLang<Vec<S<String>>>,
+    pub ask: Vec<S<String>>,
 }

@@ -216,8 +216,7 @@ impl SimilarityIndex {
                 }
             }
             let class_of: Vec<u32> = (0..n_centroids as u32).map(|k| k / 3).collect();
-            let units: Vec<&[(u32, f32)]> =
-                doc_at.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
+            let units: Vec<&[(u32, f32)]> = doc_at.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
             fit::fit(&units, &gold, &class_of, &mut dense);
             for (f, row) in dense.chunks(n_centroids).enumerate() {
                 for (k, &w) in row.iter().enumerate() {

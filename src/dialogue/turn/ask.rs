@@ -1,0 +1,212 @@
+//! The `ask` step: fill a slot from the message (an entity, free text or yes/no), or ask
+//! for it and count the attempts.
+
+use super::Turn;
+use crate::bot::{ConversationWords, Flow, SlotKind, StepKind};
+use crate::dialogue::{FlowPos, ReplyButton, Request};
+use crate::entities::EntityKind;
+use crate::normalise::fold;
+
+impl<'a> Turn<'a> {
+    /// Fills the step's slot, or asks for it.
+    pub(super) fn ask(&mut self, flow: &'a Flow, index: usize, pos: &FlowPos) -> Option<Request> {
+        let StepKind::Ask {
+            slot,
+            kind,
+            prompt,
+            reprompt,
+            max_attempts,
+        } = &flow.steps[index].kind
+        else {
+            return None;
+        };
+        if self.conv.slots.contains_key(slot) {
+            self.advance(flow, index);
+            return None;
+        }
+        if *kind == SlotKind::Entity(EntityKind::OrderNumber)
+            && self.conv.slots.contains_key("contact.orders")
+        {
+            // The customer is choosing among the orders their e-mail and phone matched.
+            let handled = self.find_by_contact(pos.waiting);
+            if self.conv.slots.contains_key(slot) {
+                self.advance(flow, index);
+            }
+            return handled.flatten();
+        }
+        let given = match kind {
+            SlotKind::Entity(k) => self.entity(*k).map(|e| e.value.clone()),
+            SlotKind::Text if pos.waiting && !self.input_used => self
+                .payload
+                .clone()
+                .or_else(|| self.message.as_ref().map(|m| m.text.trim().to_owned())),
+            SlotKind::Text => None,
+            SlotKind::YesNo if pos.waiting && !self.input_used => self
+                .yes_no()
+                .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
+            SlotKind::YesNo => None,
+            SlotKind::OrderItem => self.order_item(pos.waiting),
+        };
+        let given = given
+            .or_else(|| self.reason_given_up_front(slot, pos))
+            .or_else(|| self.address_given_up_front(slot, pos));
+        if given.is_none() && *kind == SlotKind::Entity(EntityKind::OrderNumber) {
+            if let Some(handled) = self.find_by_contact(pos.waiting) {
+                if handled.is_none() && self.conv.slots.contains_key(slot) {
+                    // Found and verified by contact: the flow goes on with that order.
+                    self.advance(flow, index);
+                }
+                return handled;
+            }
+            let no_digits = self
+                .message
+                .as_ref()
+                .is_some_and(|m| !m.norm.entity_text.chars().any(|c| c.is_ascii_digit()));
+            if pos.waiting && !self.input_used && no_digits {
+                // "The blue one": no number at all is no wrong number. Where to find
+                // it, and the look-up by e-mail or phone, instead of a failed attempt.
+                self.no_number = true;
+                self.input_used = true;
+                self.reprompt = true;
+            }
+        }
+        match given {
+            Some(v) if !v.is_empty() => {
+                self.conv.slots.insert(slot.clone(), v);
+                // An entity leaves the rest of the message for later steps (an
+                // order number and an e-mail in one message); free text does not.
+                if matches!(kind, SlotKind::Text | SlotKind::YesNo | SlotKind::OrderItem) {
+                    self.input_used = true;
+                }
+                self.advance(flow, index);
+            }
+            _ if self.no_number && *kind == SlotKind::Entity(EntityKind::OrderNumber) => {
+                // No number to give: where to find it, and the offer of a look-up by
+                // e-mail or phone; not a failed attempt.
+                self.wait("no_number", Some("no_number"), *max_attempts, "retry_limit");
+            }
+            _ => {
+                let said = self.out.replies.len();
+                self.wait(prompt, reprompt.as_deref(), *max_attempts, "retry_limit");
+                if *kind == SlotKind::OrderItem && self.out.replies.len() > said {
+                    self.offer_items();
+                }
+            }
+        }
+        None
+    }
+
+    /// "I want to return my mug, it's the wrong colour": the words that opened a return
+    /// already say why (`conversation.return_reason`), so the bot does not ask again.
+    fn reason_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
+        if slot != "return_reason" || pos.waiting || pos.topic.is_empty() {
+            return None;
+        }
+        let folded = fold(&pos.topic);
+        ConversationWords::find(&self.bot.words.return_reason, &folded)
+            .map(|_| pos.topic.trim().to_owned())
+    }
+
+    /// "Moved last week, the new one is 118 Birch Ave Apt 7, Springfield": the message
+    /// that started the flow already holds the address (`conversation.address` words and a
+    /// number), so it is read back instead of asked for. It starts at the first number or
+    /// the first word right before a street word.
+    fn address_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
+        let m = self.message.as_ref()?;
+        if !slot.contains("address") || pos.waiting || self.input_used || pos.topic != m.text {
+            return None;
+        }
+        let words = &self.bot.words.address;
+        let tokens: Vec<&str> = m.text.split_whitespace().collect();
+        let is_street = |t: &str| {
+            let f = fold(t);
+            !f.is_empty() && ConversationWords::find(words, &f).is_some()
+        };
+        if !tokens.iter().any(|t| is_street(t)) {
+            return None;
+        }
+        // The order number in the same message is not part of the address.
+        let order = self
+            .conv
+            .slots
+            .get("order_number")
+            .cloned()
+            .unwrap_or_default();
+        let after_order = tokens
+            .iter()
+            .rposition(|t| !order.is_empty() && t.contains(order.as_str()))
+            .map_or(0, |i| i + 1);
+        let start = (after_order..tokens.len()).find(|&i| {
+            tokens[i].chars().any(|c| c.is_numeric())
+                || is_street(tokens[i])
+                || tokens.get(i + 1).is_some_and(|t| is_street(t))
+        })?;
+        let address = tokens[start..].join(" ");
+        address.chars().any(char::is_numeric).then(|| {
+            address
+                .trim_matches(|c: char| c == ',' || c == '.')
+                .to_owned()
+        })
+    }
+
+    /// The item of the verified order the message names: its button, words of its name,
+    /// or the only item there is.
+    fn order_item(&self, waiting: bool) -> Option<String> {
+        let order = self.verified()?;
+        if let [only] = order.items.as_slice() {
+            return Some(only.name.clone());
+        }
+        if !waiting || self.input_used {
+            return None;
+        }
+        if let Some(sku) = self
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("item:"))
+        {
+            return order
+                .items
+                .iter()
+                .find(|i| i.sku == sku)
+                .map(|i| i.name.clone());
+        }
+        let folded = &self.message.as_ref()?.norm.folded;
+        let named: Vec<&crate::orders::Item> = order
+            .items
+            .iter()
+            .filter(|i| {
+                fold(&i.name)
+                    .split_whitespace()
+                    .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+                    .any(|w| {
+                        folded.split_whitespace().any(|m| {
+                            m == w || (m.len() >= 5 && (m.starts_with(w) || w.starts_with(m)))
+                        })
+                    })
+            })
+            .collect();
+        match named.as_slice() {
+            [one] => Some(one.name.clone()),
+            _ => None,
+        }
+    }
+
+    /// A button per item of the verified order under the question just asked.
+    fn offer_items(&mut self) {
+        let Some(order) = self.verified() else {
+            return;
+        };
+        let lang = self.out.lang;
+        let buttons: Vec<ReplyButton> = order
+            .items
+            .iter()
+            .map(|i| ReplyButton {
+                label: format!("{} · {}", i.name, crate::locale::amount(i.price, lang)),
+                payload: format!("item:{}", i.sku),
+            })
+            .collect();
+        if let Some(last) = self.out.replies.last_mut() {
+            last.buttons.splice(0..0, buttons);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! What the message offers a step: entities, proof of ownership, yes or no.
+
+use super::{Proof, Turn};
+use crate::entities::{Entity, EntityKind, phone_last4};
+
+/// A yes or no typed as an answer has at most this many words ("evet, iptal et lütfen").
+const MAX_YES_NO_WORDS: usize = 5;
+
+impl Turn<'_> {
+    pub(super) fn entity(&self, kind: EntityKind) -> Option<&Entity> {
+        self.message
+            .as_ref()?
+            .entities
+            .iter()
+            .find(|e| e.kind == kind)
+    }
+
+    pub(super) fn proof(&self) -> Option<Proof> {
+        if let Some(e) = self.entity(EntityKind::Email) {
+            return Some(Proof::Email(e.value.clone()));
+        }
+        if let Some(p) = self.entity(EntityKind::Phone) {
+            return phone_last4(&p.value).map(Proof::PhoneLast4);
+        }
+        // The last four digits alone, as the bot asks for them: only as an answer to the
+        // question, so a year in "2024-88172" is never taken for them.
+        if !self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+            return None;
+        }
+        let m = self.message.as_ref()?;
+        m.norm
+            .entity_text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|t| t.len() == 4)
+            .map(|t| Proof::PhoneLast4(t.to_owned()))
+    }
+
+    pub(super) fn yes_no(&self) -> Option<bool> {
+        match self.payload.as_deref() {
+            Some("yes") => return Some(true),
+            Some("no") => return Some(false),
+            _ => {}
+        }
+        let m = self.message.as_ref()?;
+        let folded = &m.norm.folded;
+        // "Ok but what if it doesn't drop off?" is a new question, not a yes: an answer
+        // to a yes/no question is short and asks nothing back.
+        let words = folded.split_whitespace().count();
+        if words > MAX_YES_NO_WORDS || (words > 2 && m.text.contains(['?', '؟'])) {
+            return None;
+        }
+        let has = |words: &[String]| {
+            words.iter().any(|w| {
+                folded == w
+                    || folded.starts_with(&format!("{w} "))
+                    || folded.ends_with(&format!(" {w}"))
+                    || folded.contains(&format!(" {w} "))
+            })
+        };
+        match (has(&self.bot.yes), has(&self.bot.no)) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The verified order, when this turn has it.
+    pub(super) fn verified(&self) -> Option<&crate::orders::Order> {
+        let id = self.conv.verified_order.as_ref()?;
+        self.orders.get(id)?.as_ref()
+    }
+
+    /// "Daire 7 değil 9", "پلاک ۲۳ هست نه ۳۲": a message with two numbers, one of which is
+    /// in the text slot and one not, replaces the first with the second there and nowhere
+    /// else. Returns whether the slot changed.
+    pub(super) fn correct_number_in(&mut self, slot: &str) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let numbers: Vec<&str> = m
+            .norm
+            .entity_text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let [a, b] = numbers[..] else {
+            return false;
+        };
+        let Some(text) = self.conv.slots.get(slot) else {
+            return false;
+        };
+        let runs = digit_runs(text);
+        let has = |n: &str| runs.iter().any(|(_, _, v)| v == n);
+        let (old, new) = match (has(a), has(b)) {
+            (true, false) => (a, b),
+            (false, true) => (b, a),
+            _ => return false,
+        };
+        let Some((start, end, _)) = runs.into_iter().find(|(_, _, v)| v == old) else {
+            return false;
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let fixed: String = chars[..start]
+            .iter()
+            .chain(new.chars().collect::<Vec<_>>().iter())
+            .chain(chars[end..].iter())
+            .collect();
+        self.conv.slots.insert(slot.to_owned(), fixed);
+        true
+    }
+}
+
+/// Runs of digits in any script: (start, end) in chars, and the value in ASCII digits.
+fn digit_runs(text: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, c) in text.chars().enumerate() {
+        match (
+            c.to_digit(10).or_else(|| other_script_digit(c)),
+            current.as_mut(),
+        ) {
+            (Some(d), Some((_, s))) => s.push(char::from(b'0' + d as u8)),
+            (Some(d), None) => current = Some((i, char::from(b'0' + d as u8).to_string())),
+            (None, _) => {
+                if let Some((start, s)) = current.take() {
+                    out.push((start, i, s));
+                }
+            }
+        }
+    }
+    if let Some((start, s)) = current {
+        out.push((start, text.chars().count(), s));
+    }
+    out
+}
+
+/// Persian (۰–۹) and Arabic-Indic (٠–٩) digits.
+fn other_script_digit(c: char) -> Option<u32> {
+    match c {
+        '۰'..='۹' => Some(c as u32 - '۰' as u32),
+        '٠'..='٩' => Some(c as u32 - '٠' as u32),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digit_runs;
+
+    #[test]
+    fn digit_runs_read_every_script() {
+        let runs = digit_runs("Daire 7, Kadıköy 34710");
+        let values: Vec<&str> = runs.iter().map(|(_, _, v)| v.as_str()).collect();
+        assert_eq!(values, ["7", "34710"]);
+        let runs = digit_runs("کوچه ۱۴، پلاک ۳۲");
+        let values: Vec<&str> = runs.iter().map(|(_, _, v)| v.as_str()).collect();
+        assert_eq!(values, ["14", "32"]);
+    }
+}

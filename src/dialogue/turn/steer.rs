@@ -1,0 +1,256 @@
+//! Small talk that steers the conversation rather than naming a request (the
+//! `conversation:` section of the pack): a yes or no to resuming after a side question,
+//! spam, stalls, insults, "I don't have the number", thanks with a goodbye, and a message
+//! that is only an order number. None of these counts as a failed attempt or a miss.
+
+use super::Turn;
+use crate::bot::{ConversationWords, Phrases, Route};
+use crate::entities::EntityKind;
+use crate::matcher::Decision;
+
+/// The payload of the "find my order by e-mail or phone" button.
+const LOOKUP_BY_CONTACT: &str = "lookup:contact";
+
+/// An e-mail or phone with at most this many words around it is a contact given alone.
+const CONTACT_ALONE_WORDS: usize = 4;
+
+/// A message of at most this many words may be asked about (`conversation.clarify`).
+const CLARIFY_WORDS: usize = 3;
+
+impl Turn<'_> {
+    /// Handles the message when it steers; `true` when routing is done.
+    pub(super) fn steer(&mut self, decision: Decision) -> bool {
+        if self.resume_answer() {
+            return true;
+        }
+        if self.payload.as_deref() == Some(LOOKUP_BY_CONTACT) {
+            // The "find it by e-mail or phone" button: where the number is, and the offer.
+            return self.start_without_number();
+        }
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let words = &self.bot.words;
+        let folded = m.norm.folded.clone();
+        let has_entities = !m.entities.is_empty();
+        // An order number with no request around it ("4412093", "order 5908316. 19 days.
+        // what is going on") asks where that order is; so does an e-mail or a phone alone
+        // (the order is looked up by it, then verified with the other factor).
+        let only_number = m.entities.len() == 1
+            && (m.entities[0].kind == EntityKind::OrderNumber
+                || folded.split_whitespace().count() <= CONTACT_ALONE_WORDS);
+        let intent = match decision {
+            Decision::Intent(i) => Some(i),
+            _ => None,
+        };
+        let has = |list: &Phrases| ConversationWords::find(list, &folded).is_some();
+        // An intent chosen on its examples alone gives way to a steering phrase ("salak bot
+        // ya" reads like a complaint, but it is an insult); one the operator's keywords
+        // chose does not.
+        let threshold = self.bot.matcher.tuning().threshold;
+        let weak = intent.is_none_or(|i| {
+            !m.class
+                .scores
+                .iter()
+                .any(|s| s.intent == i && (s.decisive || s.keywords >= threshold))
+        });
+        if is_spam(&m.text, &folded, intent.is_some(), words) {
+            let template = if self.conv.spam_seen == 0 {
+                "spam"
+            } else {
+                "spam_again"
+            };
+            self.conv.spam_seen += 1;
+            self.out.intent = None;
+            self.say(template);
+            return self.done();
+        }
+        if weak && !has_entities && has(&words.stall) {
+            self.say("stall");
+            return self.done();
+        }
+        if weak && !has_entities && has(&words.insult) {
+            self.say("insult");
+            return self.done();
+        }
+        // A short message that could mean several requests: one question, with buttons.
+        let short = folded.split_whitespace().count() <= CLARIFY_WORDS;
+        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if short && !has_entities && !waiting {
+            let options = words
+                .clarify
+                .iter()
+                .find(|(phrases, _)| has(phrases))
+                .map(|(_, ask)| ask.clone());
+            if let Some(options) = options {
+                self.clarify_among(&options);
+                return self.done();
+            }
+        }
+        if has(&words.no_number) && !has_entities {
+            self.no_number = true;
+            if let Some(i) = intent.filter(|&i| matches!(self.bot.intents[i].route, Route::Flow(_)))
+            {
+                self.start_intent(i);
+                self.input_used = true;
+                return true;
+            }
+            if self.conv.flow.is_some() {
+                self.input_used = true;
+                self.reprompt = true;
+                return true;
+            }
+            if self.start_without_number() {
+                return true;
+            }
+        }
+        // Thanks with a goodbye closes warmly, without "anything else?".
+        let answers = intent.is_none_or(|i| matches!(self.bot.intents[i].route, Route::Answer(_)));
+        if answers
+            && has(&words.farewell)
+            && let Some(bye) = self.bot.intent("goodbye")
+            && let Route::Answer(t) = &self.bot.intents[bye].route
+        {
+            self.say(t);
+            return self.done();
+        }
+        if intent.is_none()
+            && self.conv.flow.is_none()
+            && only_number
+            && let Some(i) = self
+                .bot
+                .words
+                .bare_order_number
+                .as_deref()
+                .and_then(|id| self.bot.intent(id))
+        {
+            self.out.intent = Some(self.bot.intents[i].id.clone());
+            self.start_intent(i);
+            return true;
+        }
+        false
+    }
+
+    /// Starts `conversation.bare_order_number` for a customer without the number: the
+    /// question for it becomes `no_number`.
+    fn start_without_number(&mut self) -> bool {
+        let Some(i) = self
+            .bot
+            .words
+            .bare_order_number
+            .as_deref()
+            .and_then(|id| self.bot.intent(id))
+        else {
+            return false;
+        };
+        self.no_number = true;
+        self.out.intent = Some(self.bot.intents[i].id.clone());
+        self.start_intent(i);
+        self.input_used = true;
+        true
+    }
+
+    /// The message is used up and the bot waits for the next one; the flow in progress,
+    /// if any, stays where it is.
+    fn done(&mut self) -> bool {
+        self.input_used = true;
+        self.finished = true;
+        true
+    }
+
+    /// After "shall we go on?": yes asks the pending step's question again (a yes to going
+    /// on never answers that question), no drops the flow.
+    fn resume_answer(&mut self) -> bool {
+        if !self.conv.resume_pending {
+            return false;
+        }
+        self.conv.resume_pending = false;
+        if self.conv.flow.is_none() {
+            return false;
+        }
+        match self.yes_no() {
+            Some(true) => {
+                self.input_used = true;
+                self.reprompt = true;
+                true
+            }
+            Some(false) => {
+                self.conv.flow = None;
+                self.say("resume_dropped");
+                self.done()
+            }
+            None => false,
+        }
+    }
+}
+
+/// Spam: a known spam phrase; a link in a message that names no request; a row of emoji
+/// with no words; or gibberish (a long run of letters without vowels).
+fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWords) -> bool {
+    if ConversationWords::find(&words.spam, folded).is_some() {
+        return true;
+    }
+    let link = text.split_whitespace().any(|w| {
+        let w = w.to_lowercase();
+        !w.contains('@')
+            && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
+                let host = w.trim_matches(|c: char| !c.is_alphanumeric());
+                host.contains('.')
+                    && host.rsplit('.').next().is_some_and(|tld| {
+                        matches!(
+                            tld,
+                            "com" | "net" | "org" | "ir" | "tr" | "io" | "ly" | "me"
+                        )
+                    })
+                    && host.chars().filter(|c| c.is_ascii_digit()).count() == 0
+            })
+    });
+    if link && !names_request {
+        return true;
+    }
+    let emoji = text
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace() && !c.is_ascii());
+    if folded.trim().is_empty() && emoji {
+        return true;
+    }
+    !names_request
+        && folded.split_whitespace().count() == 1
+        && folded.chars().count() >= 8
+        && folded.chars().all(|c| c.is_ascii_lowercase())
+        && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_spam;
+    use crate::bot::ConversationWords;
+    use crate::lang::Lang;
+    use crate::normalise::normalise;
+
+    fn spam(text: &str, names_request: bool) -> bool {
+        let words = ConversationWords {
+            spam: vec![(Lang::En, "click here".into())],
+            ..ConversationWords::default()
+        };
+        is_spam(text, &normalise(text).folded, names_request, &words)
+    }
+
+    #[test]
+    fn links_emoji_rows_gibberish_and_spam_phrases_are_spam() {
+        assert!(spam("CLICK HERE for a free phone", true));
+        assert!(spam("win big >> http://prize.example.net/win", false));
+        assert!(spam("follow us: follower-arzan.example.net", false));
+        assert!(spam("🌹🌹🌹🌹🌹", false));
+        assert!(spam("jkdfjkdjfkdjfkdjf", false));
+    }
+
+    #[test]
+    fn real_messages_are_not_spam() {
+        // An e-mail address is not a link; a tracking link next to a request is a request.
+        assert!(!spam("ayse.yilmaz@example.com", false));
+        assert!(!spam("where is my parcel https://track.example/123", true));
+        assert!(!spam("siparisim nerede", false));
+        assert!(!spam("strength", false));
+    }
+}
