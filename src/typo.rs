@@ -20,6 +20,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub const MIN_LEN: usize = 5;
 /// Shortest keyword word that tolerates two.
 pub const TWO_EDITS_LEN: usize = 8;
+/// Shortest keyword word a misspelt word start may be read as.
+const PREFIX_TARGET_LEN: usize = 6;
 /// Word prefixes tried for keywords that match at a word start (`iade` in `iadem`).
 const PREFIX_LENS: std::ops::RangeInclusive<usize> = 5..=9;
 
@@ -156,6 +158,11 @@ impl TypoIndex {
             if let Some((_, id)) = best {
                 if tie {
                     return None;
+                }
+                // A misspelt start of a longer word ("persi|an" → "mersi") is only trusted
+                // for keyword words long enough to be unmistakable.
+                if len < cs.len() && self.words[id as usize].len() < PREFIX_TARGET_LEN {
+                    continue;
                 }
                 let rest: String = word.chars().skip(len).collect();
                 return Some(format!("{}{rest}", self.texts[id as usize]));

@@ -337,7 +337,11 @@ impl Matcher {
             }
         }
         let similar = match words_for_examples(corrected.as_deref().unwrap_or(&n.folded), n) {
-            Some(text) => self.similarity.score(&text),
+            Some(text) => self.similarity.score(
+                &text,
+                self.tuning.similarity_floor,
+                self.out_of_scope_class(),
+            ),
             None => Vec::new(),
         };
         let mut c = self.decide(hits, &similar, order_number);
@@ -440,7 +444,7 @@ impl Matcher {
     pub fn misplaced_examples(&self) -> Vec<(usize, Lang, String, ClassScore, f32)> {
         let mut out = Vec::new();
         for (class, lang, text) in &self.examples {
-            let s = self.similarity.score(text);
+            let s = self.similarity.score(text, 0.0, usize::MAX);
             let own = s
                 .iter()
                 .find(|c| c.class == *class)

@@ -277,8 +277,30 @@ impl<'p> Compiler<'_, 'p> {
         }
     }
 
-    /// The pack's out-of-scope examples: messages that are no intent.
+    /// The pack's out-of-scope examples: messages that are no intent. The words of the
+    /// `conversation:` phrase lists count as known words too (no typo is read into them).
     pub(super) fn out_of_scope(&mut self, spec: &mut MatcherSpec) {
+        for p in self.parsed {
+            if let Some(c) = &p.file.conversation {
+                let c = &c.value;
+                for set in [
+                    &c.stall,
+                    &c.farewell,
+                    &c.insult,
+                    &c.no_number,
+                    &c.spam,
+                    &c.return_reason,
+                    &c.address,
+                ] {
+                    for (_, list) in per_lang(set) {
+                        for phrase in list.map(|l| l.value.as_slice()).unwrap_or_default() {
+                            spec.known_words
+                                .extend(fold(&phrase.value).split(' ').map(str::to_owned));
+                        }
+                    }
+                }
+            }
+        }
         let class = spec.priorities.len().max(spec.order_number.len());
         for p in self.parsed {
             if let Some(o) = &p.file.out_of_scope {

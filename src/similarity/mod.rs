@@ -295,8 +295,9 @@ impl SimilarityIndex {
         (v, norm2.sqrt())
     }
 
-    /// The best centroid of every class with any shared feature, best first.
-    pub fn score(&self, folded: &str) -> Vec<ClassScore> {
+    /// The best centroid of every class scoring above `min_cosine` (and of class `always`,
+    /// whatever it scores), best first.
+    pub fn score(&self, folded: &str, min_cosine: f32, always: usize) -> Vec<ClassScore> {
         if self.entries.is_empty() {
             return Vec::new();
         }
@@ -337,9 +338,7 @@ impl SimilarityIndex {
                 }
             });
             let norm = norm2.sqrt();
-            // Centroids of one class are neighbours (class × 3 + language): sorted, each
-            // class's best is found in one pass.
-            touched.sort_unstable();
+            // Only what can count: classes above `min_cosine`, and the class `always`.
             let mut best: Vec<ClassScore> = Vec::new();
             for &c in touched.iter() {
                 let i = c as usize;
@@ -347,15 +346,18 @@ impl SimilarityIndex {
                 acc[i] = 0.0;
                 seen[i] = false;
                 let class = i / 3;
+                if cosine <= min_cosine && class != always {
+                    continue;
+                }
                 let lang = Lang::ALL[i % 3];
-                match best.last_mut() {
-                    Some(s) if s.class == class => {
+                match best.iter_mut().find(|s| s.class == class) {
+                    Some(s) => {
                         if cosine > s.cosine {
                             s.cosine = cosine;
                             s.lang = lang;
                         }
                     }
-                    _ => best.push(ClassScore {
+                    None => best.push(ClassScore {
                         class,
                         lang,
                         cosine,
@@ -433,20 +435,20 @@ mod tests {
 
     #[test]
     fn an_inflected_form_is_closest_to_its_intent() {
-        let s = index().score(&fold("siparisimin kargosu nerde"));
+        let s = index().score(&fold("siparisimin kargosu nerde"), f32::MIN, usize::MAX);
         assert_eq!(s[0].class, 0);
         assert_eq!(s[0].lang, Lang::Tr);
     }
 
     #[test]
     fn a_typo_still_lands_near_its_example() {
-        let s = index().score(&fold("i wnat to retrun it"));
+        let s = index().score(&fold("i wnat to retrun it"), f32::MIN, usize::MAX);
         assert_eq!(s[0].class, 1);
     }
 
     #[test]
     fn an_unrelated_message_is_not_close_to_anything() {
-        let s = index().score(&fold("bugün hava çok güzel değil mi"));
+        let s = index().score(&fold("bugün hava çok güzel değil mi"), f32::MIN, usize::MAX);
         assert!(s.first().is_none_or(|s| s.cosine < 0.2), "{s:?}");
     }
 
