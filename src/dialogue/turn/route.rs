@@ -92,6 +92,7 @@ impl<'a> Turn<'a> {
         }
         let decision = self.answer_to_clarify(self.decision());
         let decision = self.request_over_side_question(decision);
+        let decision = self.keep_waiting_step(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
@@ -218,6 +219,41 @@ impl<'a> Turn<'a> {
                 }
             )
         )
+    }
+
+    /// While the bot waits for an order number, an e-mail or a phone, another flow's intent
+    /// that only the examples suggest ("the blue one" reads a little like a return) does not
+    /// take the conversation elsewhere: the operator's keywords must say so.
+    fn keep_waiting_step(&self, decision: Decision) -> Decision {
+        let Decision::Intent(i) = decision else {
+            return decision;
+        };
+        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        let Some((flow, step)) = self.current_step() else {
+            return decision;
+        };
+        let asks_entity = matches!(
+            step,
+            StepKind::Ask {
+                kind: SlotKind::Entity(_),
+                ..
+            }
+        );
+        if !(waiting && asks_entity) || self.intent_runs_flow(i, &flow.id) {
+            return decision;
+        }
+        let threshold = self.bot.matcher.tuning().threshold;
+        let keyword_backed = self.message.as_ref().is_some_and(|m| {
+            m.class
+                .scores
+                .iter()
+                .any(|s| s.intent == i && (s.decisive || s.keywords >= threshold))
+        });
+        if keyword_backed || !matches!(self.bot.intents[i].route, Route::Flow(_)) {
+            decision
+        } else {
+            Decision::None
+        }
     }
 
     /// Does this message answer the question the bot is waiting on?
