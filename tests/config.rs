@@ -51,3 +51,29 @@ fn an_unparseable_environment_value_refuses_to_start_naming_the_variable() {
         assert!(stderr.contains(value), "{key}={value}: {stderr}");
     }
 }
+
+/// Issue 15, item 8: a value in `destek.yaml` that does not parse is refused at its
+/// `file:line:col`, like a pack error.
+#[test]
+fn a_bad_value_in_the_configuration_file_is_located() {
+    let path = std::env::temp_dir().join(format!("destek-config-{}.yaml", std::process::id()));
+    for (yaml, at, key) in [
+        ("default_lang: klingon\n", "1:15", "default_lang"),
+        (
+            "web:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - lots\n",
+            "4:7",
+            "web.trusted_proxies",
+        ),
+        ("log:\n  format: xml\n", "2:11", "log.format"),
+        ("orders: {source: excel}\n", "1:18", "orders.source"),
+    ] {
+        std::fs::write(&path, yaml).expect("write");
+        let err = destek::config::Config::load(Some(&path)).map(|_| ());
+        let expected = format!("{}:{at}: error: {key}: ", path.display());
+        assert!(
+            err.as_ref().err().is_some_and(|e| e.starts_with(&expected)),
+            "{yaml}: {err:?}"
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}
