@@ -103,9 +103,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let config = Config::load(cli.config.as_deref())?;
+    // Every command logs the same way (masked, `RUST_LOG`), not only `serve`.
+    crate::logging::init(config.json_logs);
     match cli.command {
         Command::Serve => {
-            crate::logging::init(config.json_logs);
             let bot = load(&config)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -62,13 +62,13 @@ mod tests {
             bad,
             Err(BadUtf8 {
                 line: 2,
-                column: 13,
+                column: 12,
                 byte: 0xff
             })
         );
         assert_eq!(
             bad.map_err(|b| b.to_string()).unwrap_err(),
-            "2:13: error: byte 0xff is not UTF-8 (save the file as UTF-8)"
+            "2:12: error: byte 0xff is not UTF-8 (save the file as UTF-8)"
         );
     }
 }

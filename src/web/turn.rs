@@ -10,6 +10,7 @@ use crate::store::TurnGuard;
 use crate::store::{Change, Message, OutboxEntry, Sender, now_rfc3339};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use tracing::Instrument;
 
 /// Serialises the turns of each conversation: 1,024 slots chosen by hashing the id, so two
 /// turns of one conversation never interleave while memory stays bounded (two busy
@@ -83,6 +84,23 @@ pub async fn run(
     caller: Caller<'_>,
     said: Said,
 ) -> Result<Outcome, ApiError> {
+    // Every event of the turn carries these; a `debug` event ends it with the rest.
+    let span = tracing::info_span!(
+        "turn",
+        conversation = %id,
+        channel = tracing::field::Empty,
+        intent = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    run_in_span(state, id, caller, said).instrument(span).await
+}
+
+async fn run_in_span(
+    state: &AppState,
+    id: &str,
+    caller: Caller<'_>,
+    said: Said,
+) -> Result<Outcome, ApiError> {
     let shared = state.shared();
     let started = std::time::Instant::now();
     // The token is checked before the conversation's limit is charged: a stranger who
@@ -111,6 +129,8 @@ pub async fn run(
         .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    let span = tracing::Span::current();
+    span.record("channel", stored.channel.as_str());
     let (text, input) = match said {
         Said::Text(t) => (t.clone(), Input::text(t)),
         Said::Media(description) => (description, Input::default()),
@@ -175,13 +195,17 @@ pub async fn run(
             },
         )
         .await?;
+    let latency = started.elapsed();
+    span.record("intent", outcome.intent.as_deref().unwrap_or("none"));
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::debug!("turn");
     let m = &shared.metrics;
     m.turn(
         &stored.channel,
         outcome.lang.code(),
         outcome.intent.as_deref(),
         outcome.fallback,
-        started.elapsed(),
+        latency,
     );
     if let Some(h) = &outcome.handoff {
         m.handoff(&h.reason);

@@ -54,14 +54,14 @@ pub(super) async fn upgrade(
         Ok(None) => return ApiError::not_found("no such conversation").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     }
-    // Frames a little over the limit are read and refused with a close code (1009); far
-    // over it, the protocol layer gives up and the socket is closed the same way.
     // The place is taken before the upgrade, so a refusal is a plain 429/503; should the
     // upgrade never complete, dropping the closure gives the place back.
     let joined = match Live::join(&state, &id, &ip) {
         Ok(j) => j,
         Err(refused) => return refusal(refused).into_response(),
     };
+    // Frames a little over the limit are read and refused with a close code (1009); far
+    // over it, the protocol layer gives up and the socket is closed the same way.
     ws.max_message_size(4 * super::MAX_BODY_BYTES)
         .max_frame_size(4 * super::MAX_BODY_BYTES)
         .on_upgrade(move |socket| session(socket, state, id, token.unwrap_or_default(), ip, joined))
@@ -116,8 +116,13 @@ async fn session(
                 last_heard = Instant::now();
                 let msg = match incoming {
                     Some(Ok(msg)) => msg,
-                    Some(Err(_)) => {
-                        close(&mut socket, TOO_BIG, &too_big()).await;
+                    Some(Err(e)) => {
+                        // The protocol layer's size limit ("Space limit exceeded: Message
+                        // too long"); any other error ends the socket without a word.
+                        let text = e.to_string();
+                        if text.contains("Space limit") || text.contains("too long") {
+                            close(&mut socket, TOO_BIG, &too_big()).await;
+                        }
                         break;
                     }
                     None => break,

@@ -3,17 +3,21 @@
 //! environment or from a file named by a `*_file` key, never from the YAML itself, so the
 //! configuration can be committed and shown without leaking them.
 
+mod setting;
+
 use crate::lang::Lang;
 use crate::pack::diag::yaml_message;
 use crate::shop::Shop;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+use setting::{Setting, env_bool, env_number};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    default_lang: Option<String>,
+    default_lang: Option<Spanned<String>>,
     intents_dir: Option<String>,
     flows_dir: Option<String>,
     storage: Option<RawStorage>,
@@ -29,7 +33,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawLog {
     /// `text` (default) or `json`.
-    format: Option<String>,
+    format: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +56,7 @@ struct RawWeb {
     watch: Option<bool>,
     /// Reverse proxies (CIDR blocks) whose forwarded-for headers are believed.
     #[serde(default)]
-    trusted_proxies: Vec<String>,
+    trusted_proxies: Vec<Spanned<String>>,
     sockets_per_conversation: Option<u32>,
     sockets_per_ip: Option<u32>,
     socket_idle_seconds: Option<u32>,
@@ -91,7 +95,7 @@ struct RawTelegram {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOrders {
-    source: Option<String>,
+    source: Option<Spanned<String>>,
     base_url: Option<String>,
     token_file: Option<String>,
     token: Option<IgnoredAny>,
@@ -212,32 +216,6 @@ fn secret_in_yaml(key: &str, env: &str) -> String {
     )
 }
 
-/// A whole-number override; a value that does not parse stops the start, naming the
-/// variable (a typo must not silently leave the default in force).
-fn env_number(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u32>, String> {
-    env(key)
-        .map(|v| {
-            v.trim().parse().map_err(|_| {
-                format!(
-                    "DESTEK_{key}: `{v}` is not a whole number from 0 to {}",
-                    u32::MAX
-                )
-            })
-        })
-        .transpose()
-}
-
-/// A yes/no override: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
-fn env_bool(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<bool>, String> {
-    env(key)
-        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(format!("DESTEK_{key}: `{v}` is not true or false")),
-        })
-        .transpose()
-}
-
 fn read_secret(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
@@ -337,9 +315,13 @@ impl Config {
         }
         let env = |key: &str| std::env::var(format!("DESTEK_{key}")).ok();
         let mut c = Config::default();
-        if let Some(l) = env("DEFAULT_LANG").or(raw.default_lang) {
-            c.default_lang = Lang::parse(&l).ok_or_else(|| {
-                format!("default_lang (DESTEK_DEFAULT_LANG): `{l}` is not one of tr, fa, en")
+        if let Some(l) = Setting::pick(&env, "DEFAULT_LANG", raw.default_lang) {
+            c.default_lang = Lang::parse(&l.value).ok_or_else(|| {
+                l.error(
+                    file,
+                    "default_lang",
+                    format!("`{}` is not one of tr, fa, en", l.value),
+                )
             })?;
         }
         if let Some(d) = env("INTENTS_DIR").or(raw.intents_dir) {
@@ -392,16 +374,13 @@ impl Config {
                 .collect(),
             None => web.allowed_origins,
         };
-        let proxies = match env("WEB_TRUSTED_PROXIES") {
-            Some(list) => list.split(',').map(str::to_owned).collect(),
-            None => web.trusted_proxies,
-        };
-        c.trusted_proxies = proxies
+        c.trusted_proxies = Setting::pick_list(&env, "WEB_TRUSTED_PROXIES", web.trusted_proxies)
             .iter()
-            .filter(|p| !p.trim().is_empty())
+            .filter(|p| !p.value.trim().is_empty())
             .map(|p| {
-                p.parse()
-                    .map_err(|e| format!("web.trusted_proxies (DESTEK_WEB_TRUSTED_PROXIES): {e}"))
+                p.value
+                    .parse()
+                    .map_err(|e| p.error(file, "web.trusted_proxies", e))
             })
             .collect::<Result<_, String>>()?;
         if let Some(n) = env_number("WEB_PER_IP_PER_MINUTE", &env)?.or(web.per_ip_per_minute) {
@@ -479,23 +458,23 @@ impl Config {
                 c.wait_minutes,
             )?);
         }
-        c.json_logs = match env("LOG_FORMAT")
-            .or(raw.log.and_then(|l| l.format))
-            .as_deref()
-        {
+        let format = Setting::pick(&env, "LOG_FORMAT", raw.log.and_then(|l| l.format));
+        c.json_logs = match format.as_ref().map(|f| f.value.as_str()) {
             None | Some("text") => false,
             Some("json") => true,
             Some(other) => {
-                return Err(format!(
-                    "log.format (DESTEK_LOG_FORMAT): `{other}` is not text or json"
-                ));
+                let msg = format!("`{other}` is not text or json");
+                return Err(format
+                    .as_ref()
+                    .map_or(msg.clone(), |f| f.error(file, "log.format", &msg)));
             }
         };
         let orders = raw.orders.unwrap_or_default();
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
         }
-        c.orders = match env("ORDERS_SOURCE").or(orders.source).as_deref() {
+        let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source);
+        c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,
             Some("memory") => OrdersSource::Memory,
             Some("http") => OrdersSource::Http {
@@ -510,10 +489,10 @@ impl Config {
                 timeout_ms: orders.timeout_ms.unwrap_or(3_000),
             },
             Some(other) => {
-                return Err(format!(
-                    "orders.source (DESTEK_ORDERS_SOURCE): `{other}` is not one of sqlite, \
-                     http, memory"
-                ));
+                let msg = format!("`{other}` is not one of sqlite, http, memory");
+                return Err(source
+                    .as_ref()
+                    .map_or(msg.clone(), |s| s.error(file, "orders.source", &msg)));
             }
         };
         if c.postgres_url().is_some() && c.orders == OrdersSource::Sqlite {
