@@ -136,7 +136,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check => check(&config),
         Command::Test { conversations } => {
             let bot = load(&config)?;
-            test(&bot, &conversations)
+            let (sources, _) =
+                pack::locate(&config.intents_dir, &config.flows_dir).map_err(|e| e.to_string())?;
+            let options = config.pack_options();
+            let pack = convtest::Pack {
+                sources: &sources,
+                options: &options,
+            };
+            test(&bot, pack, &conversations)
         }
         Command::Chat { lang } => {
             let lang = match lang {
@@ -312,7 +319,7 @@ fn check(config: &Config) -> Result<ExitCode, String> {
     }
 }
 
-fn test(bot: &Bot, dir: &Path) -> Result<ExitCode, String> {
+fn test(bot: &Bot, pack: convtest::Pack<'_>, dir: &Path) -> Result<ExitCode, String> {
     let mut report = Report::default();
     convtest::check_examples(bot, &mut report);
     let examples = report.examples_recognised + report.example_misses.len();
@@ -328,7 +335,7 @@ fn test(bot: &Bot, dir: &Path) -> Result<ExitCode, String> {
         let sources = pack::read_dirs(&[dir]).map_err(|e| e.to_string())?;
         files = sources.len();
         for s in &sources {
-            convtest::run_file(bot, s, &mut report);
+            convtest::run_file_with(bot, Some(pack), s, &mut report);
         }
     } else {
         eprintln!("note: no conversation tests at {}", dir.display());

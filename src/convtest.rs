@@ -38,6 +38,9 @@ pub struct ConversationTest {
     /// Whether the team is at work: `open` (with a short wait) or `closed`; absent, the
     /// bot says nothing about availability.
     pub team: Option<Team>,
+    /// The shop settings the conversation assumes (the `shop:` section of `destek.yaml`;
+    /// unnamed settings take their defaults): the pack is compiled again with them.
+    pub shop: Option<crate::shop::Shop>,
     pub turns: Vec<TurnTest>,
 }
 
@@ -217,9 +220,22 @@ pub fn check_examples(bot: &Bot, report: &mut Report) {
     }
 }
 
+/// The pack a bot was compiled from, so a test that assumes other shop settings can
+/// compile it again with them.
+#[derive(Clone, Copy)]
+pub struct Pack<'a> {
+    pub sources: &'a [Source],
+    pub options: &'a crate::pack::Options,
+}
+
 /// Runs the conversation tests of one file, each from a fresh conversation against the
 /// demo orders. A file that does not parse is reported as one failure.
 pub fn run_file(bot: &Bot, source: &Source, report: &mut Report) {
+    run_file_with(bot, None, source, report);
+}
+
+/// `run_file`, able to run tests with their own `shop:` settings when given the pack.
+pub fn run_file_with(bot: &Bot, pack: Option<Pack<'_>>, source: &Source, report: &mut Report) {
     let tests: Vec<ConversationTest> = match serde_saphyr::from_str(&source.text) {
         Ok(t) => t,
         Err(e) => {
@@ -250,9 +266,37 @@ pub fn run_file(bot: &Bot, source: &Source, report: &mut Report) {
         }
     };
     for test in &tests {
-        let failure = runtime.block_on(run_conversation(bot, &source.path, test));
+        let failure = match shop_bot(pack, test) {
+            Ok(Some(own)) => runtime.block_on(run_conversation(&own, &source.path, test)),
+            Ok(None) => runtime.block_on(run_conversation(bot, &source.path, test)),
+            Err(problem) => Some(Failure {
+                file: source.path.clone(),
+                test: test.name.clone(),
+                turn: None,
+                said: String::new(),
+                problems: vec![problem],
+                replies: Vec::new(),
+            }),
+        };
         report.record_conversation(test, failure);
     }
+}
+
+/// The bot for a test with its own shop settings: the pack compiled again with them.
+fn shop_bot(pack: Option<Pack<'_>>, test: &ConversationTest) -> Result<Option<Bot>, String> {
+    let Some(shop) = &test.shop else {
+        return Ok(None);
+    };
+    let pack = pack.ok_or("a test with `shop` settings needs the pack to compile again")?;
+    let options = crate::pack::Options {
+        shop: shop.clone(),
+        ..pack.options.clone()
+    };
+    let compiled = crate::pack::compile(pack.sources, &options);
+    compiled
+        .bot
+        .map(Some)
+        .ok_or_else(|| "the pack does not compile with these shop settings".to_owned())
 }
 
 /// The order store a test runs against: the orders its `assume` describes in a private

@@ -66,8 +66,14 @@ fn every_conversation_test_passes() {
         pack::read_dirs(&[Path::new("tests/conversations")]).expect("tests/conversations");
     assert!(!sources.is_empty());
     let mut report = Report::default();
+    let pack_sources = repo_pack();
+    let options = pack::Options::default();
+    let pack = convtest::Pack {
+        sources: &pack_sources,
+        options: &options,
+    };
     for s in &sources {
-        convtest::run_file(&bot, s, &mut report);
+        convtest::run_file_with(&bot, Some(pack), s, &mut report);
     }
     let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     assert!(failures.is_empty(), "{}", failures.concat());

@@ -100,9 +100,23 @@ impl Turn<'_> {
             return false;
         };
         let chars: Vec<char> = text.chars().collect();
+        // The new number in the digits the address is written in (۲۳ next to ۱۴).
+        let zero = match chars.get(start) {
+            Some(c) if ('۰'..='۹').contains(c) => '۰',
+            Some(c) if ('٠'..='٩').contains(c) => '٠',
+            _ => '0',
+        };
+        let new: Vec<char> = new
+            .chars()
+            .map(|d| {
+                d.to_digit(10)
+                    .and_then(|n| char::from_u32(zero as u32 + n))
+                    .unwrap_or(d)
+            })
+            .collect();
         let fixed: String = chars[..start]
             .iter()
-            .chain(new.chars().collect::<Vec<_>>().iter())
+            .chain(new.iter())
             .chain(chars[end..].iter())
             .collect();
         self.conv.slots.insert(slot.to_owned(), fixed);

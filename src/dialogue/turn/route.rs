@@ -122,6 +122,14 @@ impl<'a> Turn<'a> {
                 return;
             }
             match decision {
+                // The flow's own intent again ("daire 7 değil 9"): the waiting step reads it.
+                Decision::Intent(i)
+                    if self
+                        .current_step()
+                        .is_some_and(|(flow, _)| self.intent_runs_flow(i, &flow.id)) =>
+                {
+                    self.out.intent = None;
+                }
                 Decision::Intent(i) => self.start_intent(i),
                 Decision::Clarify(a, b) => {
                     self.clarify(a, b);
@@ -382,10 +390,19 @@ impl<'a> Turn<'a> {
         {
             return decision;
         }
+        // The request needs evidence of its own: a fair share of the side question's, and
+        // not closer to the out-of-scope examples.
+        let side = m
+            .class
+            .scores
+            .iter()
+            .find(|s| s.intent == i)
+            .map_or(0.0, |s| s.score);
         m.class
             .scores
             .iter()
-            .filter(|s| s.intent != i && !s.vetoed && s.score >= words.threshold)
+            .filter(|s| s.intent != i && !s.vetoed && !s.out_of_scope)
+            .filter(|s| s.score >= words.threshold.max(0.4 * side))
             .find(|s| matches!(self.bot.intents[s.intent].route, Route::Flow(_)))
             .map_or(decision, |s| Decision::Intent(s.intent))
     }
@@ -401,7 +418,8 @@ impl<'a> Turn<'a> {
             .class
             .scores
             .iter()
-            .filter(|s| s.intent != started && !s.vetoed && s.score >= words.threshold)
+            .filter(|s| s.intent != started && !s.vetoed && !s.out_of_scope)
+            .filter(|s| s.score >= words.threshold)
             .find(|s| words.side_answers.contains(&self.bot.intents[s.intent].id))
             .map(|s| s.intent);
         if let Some(Route::Answer(t)) = side.map(|i| &self.bot.intents[i].route) {

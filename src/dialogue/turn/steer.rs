@@ -65,7 +65,11 @@ impl Turn<'_> {
             self.say(template);
             return self.done();
         }
-        if weak && !has_entities && has(&words.stall) {
+        // "Ok" while the bot waits for a number or an e-mail: the customer is getting it.
+        let waiting_for_entity =
+            self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
+        let just_ok = folded.split_whitespace().count() <= 2 && self.yes_no() == Some(true);
+        if weak && !has_entities && (has(&words.stall) || (waiting_for_entity && just_ok)) {
             self.say("stall");
             return self.done();
         }

@@ -6,7 +6,7 @@ use super::Turn;
 use crate::bot::{Flow, StepKind};
 use crate::dialogue::MAX_VERIFY_FAILURES;
 use crate::dialogue::{FlowPos, Request};
-use crate::entities::phone_last4;
+use crate::entities::{EntityKind, phone_last4};
 
 impl<'a> Turn<'a> {
     /// Checks the proof against the order, asking for it when the message has none.
@@ -38,9 +38,15 @@ impl<'a> Turn<'a> {
             // corrected number, so the customer need not type it again.
             proof = self.tried_proof();
         }
+        // What looks like the proof asked for: an e-mail, a phone, four digits. The order
+        // number typed again, or words, are no attempt.
         let offered = self.message.as_ref().is_some_and(|m| {
             m.norm.entity_text.contains('@')
-                || m.norm.entity_text.chars().any(|c| c.is_ascii_digit())
+                || m.entities.iter().any(|e| e.kind == EntityKind::Phone)
+                || m.norm
+                    .entity_text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .any(|t| t.len() == 4)
         });
         let garbage = pos.waiting && !self.input_used && proof.is_none() && offered;
         if pos.waiting && !self.input_used && proof.is_none() && !offered {
