@@ -21,8 +21,10 @@ use std::cell::RefCell;
 /// Smallest centroid weight kept in the index: the rest is noise that only costs time.
 const MIN_WEIGHT: f32 = 0.004;
 /// Postings kept per feature: a feature shared by more centroids than this tells little
-/// apart, and reading its whole list would cost every message time.
-const MAX_POSTINGS: usize = 64;
+/// apart, and reading its whole list would cost every message time. A small pack (up to
+/// `SMALL_PACK` centroids) keeps them all.
+const MAX_POSTINGS: usize = 12;
+const SMALL_PACK: usize = 256;
 /// Index entries a large (unfitted) pack may hold; each centroid keeps its share, and at
 /// least `MIN_KEPT` features.
 const MAX_ENTRIES: usize = 1_500_000;
@@ -241,11 +243,16 @@ impl SimilarityIndex {
                 );
             }
         }
-        // The inverted index: postings per feature, the strongest `MAX_POSTINGS` of each.
+        // The inverted index: postings per feature, the strongest `cap` of each.
         triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
         let mut offsets = Vec::with_capacity(ids.len() + 1);
         let mut entries = Vec::with_capacity(triples.len());
         offsets.push(0u32);
+        let cap = if n_centroids <= SMALL_PACK {
+            usize::MAX
+        } else {
+            MAX_POSTINGS
+        };
         let mut at = 0;
         for f in 0..ids.len() as u32 {
             let start = at;
@@ -255,7 +262,7 @@ impl SimilarityIndex {
             entries.extend(
                 triples[start..at]
                     .iter()
-                    .take(MAX_POSTINGS)
+                    .take(cap)
                     .map(|&(_, k, w)| (k, w)),
             );
             offsets.push(entries.len() as u32);
