@@ -476,7 +476,7 @@ fn explain(bot: &Bot, text: &str) {
         "stems:       {}",
         norm.folded
             .split(' ')
-            .map(|w| crate::stem::stem(w).unwrap_or_else(|| w.to_owned()))
+            .map(|w| crate::stem::stem(w).map_or_else(|| w.to_owned(), |s| s.into_owned()))
             .collect::<Vec<_>>()
             .join(" ")
     );

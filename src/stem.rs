@@ -16,11 +16,13 @@
 //!
 //! Pure: no I/O, no global state.
 
+use std::borrow::Cow;
+
 /// Letters kept by the truncating Latin stemmer.
 const LATIN_STEM: usize = 5;
 
 /// The stem of one folded token; `None` when the stem is the token itself.
-pub fn stem(token: &str) -> Option<String> {
+pub fn stem(token: &str) -> Option<Cow<'_, str>> {
     let first = token.chars().next()?;
     if first.is_ascii() {
         latin(token)
@@ -29,16 +31,17 @@ pub fn stem(token: &str) -> Option<String> {
     }
 }
 
-fn latin(token: &str) -> Option<String> {
+fn latin(token: &str) -> Option<Cow<'_, str>> {
     if !token.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
     }
-    let expanded = colloquial(token);
-    let word = expanded.as_deref().unwrap_or(token);
-    if word.len() <= LATIN_STEM {
-        return expanded;
+    match colloquial(token) {
+        // The written-out form is longer than the token: both meet in its first letters.
+        Some(w) if w.len() > LATIN_STEM => Some(Cow::Owned(w[..LATIN_STEM].to_owned())),
+        Some(w) => Some(Cow::Owned(w)),
+        None if token.len() > LATIN_STEM => Some(Cow::Borrowed(&token[..LATIN_STEM])),
+        None => None,
     }
-    Some(word[..LATIN_STEM].to_owned())
 }
 
 /// `geliyo`, `gelmiyom`, `biliyon`, `yapiyoz` → the written `-iyor` forms.
@@ -88,7 +91,7 @@ const PERSIAN_SUFFIXES: [&str; 16] = [
 /// One-letter possessives, taken only from longer words.
 const PERSIAN_SHORT_SUFFIXES: [char; 3] = ['م', 'ت', 'ش'];
 
-fn persian(token: &str) -> Option<String> {
+fn persian(token: &str) -> Option<Cow<'_, str>> {
     let letters = |s: &str| s.chars().count();
     let mut word = token;
     for p in PERSIAN_PREFIXES {
@@ -123,7 +126,7 @@ fn persian(token: &str) -> Option<String> {
             break;
         }
     }
-    (word != token).then(|| word.to_owned())
+    (word != token).then_some(Cow::Borrowed(word))
 }
 
 #[cfg(test)]

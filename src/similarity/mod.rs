@@ -141,27 +141,21 @@ fn tf(count: u32) -> f32 {
 impl SimilarityIndex {
     /// `examples`: (class, language, folded text); `classes`: how many classes there are.
     pub fn new(examples: &[(usize, Lang, String)], classes: usize) -> SimilarityIndex {
-        // Every example's (feature, count) pairs, flat: example `i` is `doc_at[i]..doc_at[i+1]`.
+        // Pass 1: the feature ids and how many examples have each.
         let mut ids: IdMap<u32> = IdMap::default();
-        ids.reserve(examples.len() * 8);
         let mut df: Vec<u32> = Vec::new();
-        let mut flat: Vec<(u32, f32)> = Vec::with_capacity(examples.len() * 48);
-        let mut doc_at: Vec<usize> = Vec::with_capacity(examples.len() + 1);
         let mut hashes = Vec::new();
-        doc_at.push(0);
         for (_, _, text) in examples {
             hashes.clear();
             features(text, &mut hashes);
-            for_each_counted(&mut hashes, |h, n| {
+            for_each_counted(&mut hashes, |h, _| {
                 let next = ids.len() as u32;
                 let id = *ids.entry(h).or_insert(next);
                 if id == next {
                     df.push(0);
                 }
                 df[id as usize] += 1;
-                flat.push((id, tf(n)));
             });
-            doc_at.push(flat.len());
         }
         let n_docs = examples.len() as f32;
         let idf: Vec<f32> = df
@@ -169,30 +163,42 @@ impl SimilarityIndex {
             .map(|&d| ((1.0 + n_docs) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
         let unknown_idf = (1.0 + n_docs).ln() + 1.0;
-        // Each example as a unit vector, in place.
-        for w in doc_at.windows(2) {
-            let doc = &mut flat[w[0]..w[1]];
-            doc.iter_mut().for_each(|(f, t)| *t *= idf[*f as usize]);
-            let norm = doc.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                doc.iter_mut().for_each(|(_, t)| *t /= norm);
-            }
-        }
         let n_centroids = classes * 3;
+        let cells = ids.len().saturating_mul(n_centroids);
+        let fitting = cells > 0 && cells <= fit::MAX_CELLS;
         let gold: Vec<u32> = examples
             .iter()
             .map(|(class, lang, _)| (class * 3 + lang.index()) as u32)
             .collect();
-        // Centroid of each (class, language): the mean of its unit example vectors, as
-        // sorted (feature, weight) lists.
+        // Pass 2, one (class, language) at a time: each example as a unit TF-IDF vector
+        // (kept only for fitting), and the centroid, the mean of its examples' vectors.
         let mut order: Vec<usize> = (0..examples.len()).collect();
         order.sort_by_key(|&i| gold[i]);
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_centroids];
+        let mut units: Vec<Vec<(u32, f32)>> = Vec::new();
+        let mut unit_gold: Vec<u32> = Vec::new();
         let mut buf: Vec<(u32, f32)> = Vec::new();
+        let mut unit: Vec<(u32, f32)> = Vec::new();
         for group in order.chunk_by(|&a, &b| gold[a] == gold[b]) {
             buf.clear();
             for &i in group {
-                buf.extend_from_slice(&flat[doc_at[i]..doc_at[i + 1]]);
+                hashes.clear();
+                features(&examples[i].2, &mut hashes);
+                unit.clear();
+                for_each_counted(&mut hashes, |h, n| {
+                    if let Some(&f) = ids.get(&h) {
+                        unit.push((f, tf(n) * idf[f as usize]));
+                    }
+                });
+                let norm = unit.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    unit.iter_mut().for_each(|(_, t)| *t /= norm);
+                }
+                buf.extend_from_slice(&unit);
+                if fitting {
+                    units.push(unit.clone());
+                    unit_gold.push(gold[i]);
+                }
             }
             buf.sort_unstable_by_key(|&(f, _)| f);
             let mut c: Vec<(u32, f32)> = Vec::with_capacity(buf.len());
@@ -209,8 +215,7 @@ impl SimilarityIndex {
             centroids[gold[group[0]] as usize] = c;
         }
         let mut triples: Vec<(u32, u32, f32)> = Vec::new();
-        let cells = ids.len().saturating_mul(n_centroids);
-        if cells > 0 && cells <= fit::MAX_CELLS {
+        if fitting {
             let mut dense = vec![0f32; cells];
             for (k, c) in centroids.iter().enumerate() {
                 for &(f, w) in c {
@@ -218,8 +223,8 @@ impl SimilarityIndex {
                 }
             }
             let class_of: Vec<u32> = (0..n_centroids as u32).map(|k| k / 3).collect();
-            let units: Vec<&[(u32, f32)]> = doc_at.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
-            fit::fit(&units, &gold, &class_of, &mut dense);
+            let units: Vec<&[(u32, f32)]> = units.iter().map(Vec::as_slice).collect();
+            fit::fit(&units, &unit_gold, &class_of, &mut dense);
             for (f, row) in dense.chunks(n_centroids).enumerate() {
                 for (k, &w) in row.iter().enumerate() {
                     if w.abs() >= MIN_WEIGHT {
@@ -259,12 +264,7 @@ impl SimilarityIndex {
             while at < triples.len() && triples[at].0 == f {
                 at += 1;
             }
-            entries.extend(
-                triples[start..at]
-                    .iter()
-                    .take(cap)
-                    .map(|&(_, k, w)| (k, w)),
-            );
+            entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
             offsets.push(entries.len() as u32);
         }
         SimilarityIndex {
