@@ -248,9 +248,22 @@ pub fn contains_words(text: &str, phrase: &str) -> bool {
     if phrase.is_empty() {
         return false;
     }
-    text.match_indices(phrase).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + phrase.len()..].chars().next();
-        before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
-    })
+    // Folded text has words separated by single spaces: try each word start. Cheaper than
+    // a substring searcher, which costs more to set up than these short texts take to scan.
+    let (text, phrase) = (text.as_bytes(), phrase.as_bytes());
+    let starts = std::iter::once(0).chain(
+        text.iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b' ')
+            .map(|(i, _)| i + 1),
+    );
+    for i in starts {
+        if text[i..].starts_with(phrase) {
+            let end = i + phrase.len();
+            if end == text.len() || text[end] == b' ' {
+                return true;
+            }
+        }
+    }
+    false
 }

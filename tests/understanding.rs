@@ -16,7 +16,7 @@ templates:
   handoff_waiting: {tr: a, fa: b, en: c}
   backend_down: {tr: a, fa: b, en: c}
   flow_restart: {tr: a, fa: b, en: c}
-  resume: {tr: a, fa: b, en: c}
+  resume_ask: {tr: a, fa: b, en: c}
   message_too_long: {tr: a, fa: b, en: c}
   not_text: {tr: a, fa: b, en: c}
 "#;

@@ -203,11 +203,14 @@ impl<'p> Compiler<'_, 'p> {
                     });
                     pattern_at.push((p.path, pat.value.regex.referenced));
                 }
-                if !any_keyword {
+                let any_example = [&r.examples.tr, &r.examples.fa, &r.examples.en]
+                    .iter()
+                    .any(|l| l.as_ref().is_some_and(|l| !l.value.is_empty()));
+                if !any_keyword && !any_example {
                     self.d.warn(
                         p.path,
                         id.referenced,
-                        format!("intent `{}` has no keywords or patterns: it can only be reached by a button", id.value),
+                        format!("intent `{}` has no keywords, patterns or examples: it can only be reached by a button", id.value),
                     );
                 }
                 let mut examples = Vec::new();
