@@ -213,7 +213,42 @@ pub const ORDER_VARIABLES: &[&str] = &[
 ];
 
 /// Folded phrases, each with the language it is written in.
-pub type Phrases = Vec<(Lang, String)>;
+/// A list of folded phrases, found as whole words through one automaton.
+#[derive(Debug, Default)]
+pub struct Phrases {
+    list: Vec<(Lang, String)>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl Phrases {
+    pub fn new(list: Vec<(Lang, String)>) -> Phrases {
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(list.iter().map(|(_, p)| p.as_str()))
+            .ok();
+        Phrases { list, automaton }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The language of the first listed phrase found in `folded` as whole words.
+    pub fn find(&self, folded: &str) -> Option<Lang> {
+        let automaton = self.automaton.as_ref()?;
+        let text = folded.as_bytes();
+        automaton
+            .find_overlapping_iter(folded)
+            .filter(|m| {
+                (m.start() == 0 || text[m.start() - 1] == b' ')
+                    && (m.end() == text.len() || text[m.end()] == b' ')
+            })
+            .map(|m| m.pattern().as_usize())
+            .min()
+            .and_then(|i| self.list.get(i))
+            .map(|(lang, _)| *lang)
+    }
+}
 
 /// The `conversation:` section, compiled: phrases folded like messages are.
 #[derive(Debug, Default)]
@@ -237,9 +272,7 @@ pub struct ConversationWords {
 impl ConversationWords {
     /// The language of the first phrase of `list` that `folded` contains as whole words.
     pub fn find(list: &Phrases, folded: &str) -> Option<Lang> {
-        list.iter()
-            .find(|(_, w)| contains_words(folded, w))
-            .map(|(l, _)| *l)
+        list.find(folded)
     }
 }
 

@@ -96,5 +96,5 @@ fn phrases(p: &PerLang<Vec<S<String>>>) -> Phrases {
             }
         }
     }
-    out
+    Phrases::new(out)
 }

@@ -234,7 +234,7 @@ mod tests {
 
     fn spam(text: &str, names_request: bool) -> bool {
         let words = ConversationWords {
-            spam: vec![(Lang::En, "click here".into())],
+            spam: crate::bot::Phrases::new(vec![(Lang::En, "click here".into())]),
             ..ConversationWords::default()
         };
         is_spam(text, &normalise(text).folded, names_request, &words)
