@@ -229,9 +229,9 @@ impl<'a> Turn<'a> {
         )
     }
 
-    /// While the bot waits for an order number, an e-mail or a phone, another flow's intent
-    /// that only the examples suggest ("the blue one" reads a little like a return) does not
-    /// take the conversation elsewhere: the operator's keywords must say so.
+    /// While the bot waits for an answer (an order number, an item, a reason), another
+    /// flow's intent that only the examples suggest ("the blue one" reads a little like a
+    /// return) does not take the conversation elsewhere: the operator's keywords must say so.
     fn keep_waiting_step(&self, decision: Decision) -> Decision {
         let Decision::Intent(i) = decision else {
             return decision;
@@ -240,14 +240,8 @@ impl<'a> Turn<'a> {
         let Some((flow, step)) = self.current_step() else {
             return decision;
         };
-        let asks_entity = matches!(
-            step,
-            StepKind::Ask {
-                kind: SlotKind::Entity(_),
-                ..
-            }
-        );
-        if !(waiting && asks_entity) || self.intent_runs_flow(i, &flow.id) {
+        let asks = matches!(step, StepKind::Ask { .. });
+        if !(waiting && asks) || self.intent_runs_flow(i, &flow.id) {
             return decision;
         }
         let threshold = self.bot.matcher.tuning().threshold;
