@@ -275,28 +275,3 @@ impl ConversationWords {
         list.find(folded)
     }
 }
-
-/// Whether `phrase` occurs in `text` as whole words (both already folded).
-pub fn contains_words(text: &str, phrase: &str) -> bool {
-    if phrase.is_empty() {
-        return false;
-    }
-    // Folded text has words separated by single spaces: try each word start. Cheaper than
-    // a substring searcher, which costs more to set up than these short texts take to scan.
-    let (text, phrase) = (text.as_bytes(), phrase.as_bytes());
-    let starts = std::iter::once(0).chain(
-        text.iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b' ')
-            .map(|(i, _)| i + 1),
-    );
-    for i in starts {
-        if text[i..].starts_with(phrase) {
-            let end = i + phrase.len();
-            if end == text.len() || text[end] == b' ' {
-                return true;
-            }
-        }
-    }
-    false
-}

@@ -73,6 +73,6 @@ pub fn classify(bot: &Bot, text: &str) -> (Normalised, Classification) {
         .extract(&n, None)
         .iter()
         .any(|e| e.kind == crate::entities::EntityKind::OrderNumber);
-    let c = bot.matcher.classify_with(&n, order_number);
+    let c = bot.matcher.classify(&n, order_number);
     (n, c)
 }

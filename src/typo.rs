@@ -108,12 +108,6 @@ impl TypoIndex {
         self.words.is_empty()
     }
 
-    /// Whether the pack uses this word anywhere.
-    pub fn is_known(&self, word: &str) -> bool {
-        let cs: Vec<u32> = word.chars().map(u32::from).collect();
-        self.known.contains_key(&hash_chars(&cs))
-    }
-
     /// The keyword word this unknown word was meant to be, with the rest of the word (a
     /// suffix) kept: `begnmedim` → `begenmedim` when `begenm` is a keyword word.
     pub fn correct(&self, word: &str) -> Option<String> {

@@ -12,7 +12,7 @@
 mod template;
 mod turn;
 
-pub use template::render;
+pub use template::{placeholders, render};
 pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;

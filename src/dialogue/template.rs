@@ -59,8 +59,8 @@ fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
-/// The variables of `text` that have no value and no fallback: each would show as a dash.
-pub fn unfilled(text: &str, var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+/// What stands between `{` and `}` in each placeholder of `text` (`{{` is a literal brace).
+pub fn placeholders(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find('{') {
@@ -70,13 +70,21 @@ pub fn unfilled(text: &str, var: &dyn Fn(&str) -> Option<String>) -> Vec<String>
             continue;
         }
         let Some(end) = after.find('}') else { break };
-        let inner = &after[..end];
-        if !inner.contains('|') && var(inner.trim()).is_none_or(|v| v.trim().is_empty()) {
-            out.push(inner.trim().to_owned());
-        }
+        out.push(&after[..end]);
         rest = &after[end + 1..];
     }
     out
+}
+
+/// The variables of `text` that have no value and no fallback: each would show as a dash.
+pub fn unfilled(text: &str, var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    placeholders(text)
+        .into_iter()
+        .filter(|inner| !inner.contains('|'))
+        .map(str::trim)
+        .filter(|name| var(name).is_none_or(|v| v.trim().is_empty()))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

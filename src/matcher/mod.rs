@@ -193,6 +193,16 @@ pub struct Classification {
     pub out_of_scope: f32,
 }
 
+impl Classification {
+    /// Whether the operator's own keywords chose `intent` (a decisive keyword, or keywords
+    /// reaching `threshold`), rather than its examples alone.
+    pub fn keyword_backed(&self, intent: usize, threshold: f32) -> bool {
+        self.scores
+            .iter()
+            .any(|s| s.intent == intent && (s.decisive || s.keywords >= threshold))
+    }
+}
+
 impl Matcher {
     /// Builds the automaton, the regex set and the example index. A bad regex is reported
     /// with its index in `patterns`, so the compiler can point at its YAML line.
@@ -284,13 +294,8 @@ impl Matcher {
         self.priorities.len()
     }
 
-    /// Classifies a message with no entity evidence.
-    pub fn classify(&self, n: &Normalised) -> Classification {
-        self.classify_with(n, false)
-    }
-
     /// Classifies a message; `order_number` says whether it carries one.
-    pub fn classify_with(&self, n: &Normalised, order_number: bool) -> Classification {
+    pub fn classify(&self, n: &Normalised, order_number: bool) -> Classification {
         let mut hits = self.keyword_hits(&n.folded);
         let mut corrections = Vec::new();
         let corrected = self.correct_typos(&n.folded, &hits, &mut corrections);

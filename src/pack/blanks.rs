@@ -53,20 +53,10 @@ pub(super) fn check<'p>(
 
 /// The optional variables `text` uses without a fallback.
 pub fn bare_optional(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find('{') {
-        let after = &rest[i + 1..];
-        if let Some(stripped) = after.strip_prefix('{') {
-            rest = stripped;
-            continue;
-        }
-        let Some(end) = after.find('}') else { break };
-        let inner = &after[..end];
-        if !inner.contains('|') && OPTIONAL_VARIABLES.contains(&inner.trim()) {
-            out.push(inner.trim());
-        }
-        rest = &after[end + 1..];
-    }
-    out
+    crate::dialogue::placeholders(text)
+        .into_iter()
+        .filter(|inner| !inner.contains('|'))
+        .map(str::trim)
+        .filter(|name| OPTIONAL_VARIABLES.contains(name))
+        .collect()
 }

@@ -127,7 +127,7 @@ impl<'p> Compiler<'_, 'p> {
         let (intents, intent_index, mut spec, pattern_at) = self.intents(&templates, &flow_index);
         self.check_system_templates(&templates);
         let (tuning, yes, no) = self.matching();
-        self.out_of_scope(&mut spec);
+        self.out_of_scope(&mut spec, intents.len());
         spec.known_words.extend(
             yes.iter()
                 .chain(&no)

@@ -282,7 +282,7 @@ impl<'p> Compiler<'_, 'p> {
 
     /// The pack's out-of-scope examples: messages that are no intent. The words of the
     /// `conversation:` phrase lists count as known words too (no typo is read into them).
-    pub(super) fn out_of_scope(&mut self, spec: &mut MatcherSpec) {
+    pub(super) fn out_of_scope(&mut self, spec: &mut MatcherSpec, class: usize) {
         for p in self.parsed {
             if let Some(c) = &p.file.conversation {
                 let c = &c.value;
@@ -304,7 +304,6 @@ impl<'p> Compiler<'_, 'p> {
                 }
             }
         }
-        let class = spec.priorities.len().max(spec.order_number.len());
         for p in self.parsed {
             if let Some(o) = &p.file.out_of_scope {
                 for (lang, list) in per_lang(&o.value.examples) {

@@ -277,15 +277,6 @@ impl SimilarityIndex {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Feature count, for `check` and memory estimates.
-    pub fn feature_count(&self) -> usize {
-        self.idf.len()
-    }
-
     /// The message's weighted features and its norm (unknown features count in the norm:
     /// a message mostly about something else is not close to anything).
     fn vector(&self, hashes: &mut [u64]) -> (Vec<(u32, f32)>, f32) {

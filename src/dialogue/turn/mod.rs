@@ -146,7 +146,7 @@ impl<'a> Turn<'a> {
             let norm = normalise(text);
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
-            let class = bot.matcher.classify_with(&norm, order_number);
+            let class = bot.matcher.classify(&norm, order_number);
             t.message = Some(Message {
                 text: text.clone(),
                 norm,

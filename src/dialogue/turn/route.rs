@@ -245,12 +245,10 @@ impl<'a> Turn<'a> {
             return decision;
         }
         let threshold = self.bot.matcher.tuning().threshold;
-        let keyword_backed = self.message.as_ref().is_some_and(|m| {
-            m.class
-                .scores
-                .iter()
-                .any(|s| s.intent == i && (s.decisive || s.keywords >= threshold))
-        });
+        let keyword_backed = self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.class.keyword_backed(i, threshold));
         if keyword_backed || !matches!(self.bot.intents[i].route, Route::Flow(_)) {
             decision
         } else {

@@ -48,12 +48,7 @@ impl Turn<'_> {
         // ya" reads like a complaint, but it is an insult); one the operator's keywords
         // chose does not.
         let threshold = self.bot.matcher.tuning().threshold;
-        let weak = intent.is_none_or(|i| {
-            !m.class
-                .scores
-                .iter()
-                .any(|s| s.intent == i && (s.decisive || s.keywords >= threshold))
-        });
+        let weak = intent.is_none_or(|i| !m.class.keyword_backed(i, threshold));
         if is_spam(&m.text, &folded, intent.is_some(), words) {
             let template = if self.conv.spam_seen == 0 {
                 "spam"
