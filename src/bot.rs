@@ -208,6 +208,7 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "return.amount",
     "intent_a",
     "intent_b",
+    "method",
     "handoff.wait_minutes",
     "handoff.opens_at",
 ];

@@ -12,6 +12,7 @@ mod contact;
 mod handoff;
 mod lookup;
 mod message;
+mod payment;
 mod route;
 mod say;
 mod steer;

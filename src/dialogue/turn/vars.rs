@@ -14,6 +14,9 @@ impl Turn<'_> {
         let Some(t) = self.bot.templates.get(template) else {
             return;
         };
+        if template == "payment_methods" {
+            self.say_asked_payment_method();
+        }
         let mut reply = render(t, self.out.lang, &|v| self.display(v));
         reply.template = template.to_owned();
         self.out.replies.push(reply);
