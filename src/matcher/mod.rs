@@ -16,6 +16,7 @@
 //! Pure: it sees a `Normalised` message and returns data.
 
 mod decide;
+mod vocab;
 
 use crate::lang::Lang;
 use crate::normalise::Normalised;
@@ -116,6 +117,7 @@ pub struct Matcher {
     similarity: SimilarityIndex,
     examples: Vec<(usize, Lang, String)>,
     typos: TypoIndex,
+    vocab: vocab::LangVocab,
     order_number: Vec<f32>,
     tuning: Tuning,
 }
@@ -203,6 +205,9 @@ impl Classification {
     }
 }
 
+/// The most words a message decided as small talk by its examples alone may have.
+const SMALL_TALK_WORDS: usize = 6;
+
 impl Matcher {
     /// Builds the automaton, the regex set and the example index. A bad regex is reported
     /// with its index in `patterns`, so the compiler can point at its YAML line.
@@ -258,6 +263,7 @@ impl Matcher {
             TypoIndex::default()
         };
         let similarity = SimilarityIndex::new(&examples, priorities.len() + 1);
+        let vocab = vocab::LangVocab::new(examples.iter().map(|(_, l, t)| (*l, t.as_str())));
         Ok(Matcher {
             automaton,
             refs,
@@ -271,10 +277,16 @@ impl Matcher {
             similarity,
             examples,
             typos,
+            vocab,
             order_number,
             priorities,
             tuning,
         })
+    }
+
+    /// Per language, how many of the message's words only that language's examples use.
+    pub fn language_votes(&self, folded: &str) -> [u16; 3] {
+        self.vocab.votes(folded)
     }
 
     pub fn keyword_count(&self) -> usize {
@@ -341,7 +353,7 @@ impl Matcher {
                 });
             }
         }
-        let similar = match words_for_examples(corrected.as_deref().unwrap_or(&n.folded), n) {
+        let mut similar = match words_for_examples(corrected.as_deref().unwrap_or(&n.folded), n) {
             Some(text) => self.similarity.score(
                 &text,
                 self.tuning.similarity_floor,
@@ -349,6 +361,14 @@ impl Matcher {
             ),
             None => Vec::new(),
         };
+        // Small talk is short: in a longer message ("ok but what if it doesn't drop off") a
+        // greeting, thanks or goodbye needs a keyword of its own, not a likeness to "ok bye".
+        if n.folded.split(' ').count() > SMALL_TALK_WORDS {
+            similar.retain(|c| {
+                self.priorities.get(c.class).is_none_or(|&p| p >= 0)
+                    || hits.iter().any(|h| h.intent == c.class && !h.negative)
+            });
+        }
         let mut c = self.decide(hits, &similar, order_number);
         c.corrections = corrections;
         c

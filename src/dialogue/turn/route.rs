@@ -56,8 +56,19 @@ impl<'a> Turn<'a> {
                 .count()
                 >= SWITCH_WORDS
         });
+        // A switch also needs the words: more of them only the new language's examples use
+        // than only the current one's ("ok so i wait till wednesday. thank you, teşekkürler"
+        // stays English).
+        let words_agree = |d: Lang, current: Lang| {
+            self.message.as_ref().is_none_or(|m| {
+                let votes = self.bot.matcher.language_votes(&m.norm.folded);
+                m.norm.arabic_script || votes[d.index()] > votes[current.index()]
+            })
+        };
         let lang = match (self.conv.lang, detected) {
-            (Some(current), Some(d)) if d != current && sentence => Some(d),
+            (Some(current), Some(d)) if d != current && sentence && words_agree(d, current) => {
+                Some(d)
+            }
             (Some(current), _) => Some(current),
             (None, d) => hint.or(d),
         };
