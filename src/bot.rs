@@ -209,6 +209,7 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "intent_a",
     "intent_b",
     "method",
+    "handoff.available",
     "handoff.wait_minutes",
     "handoff.opens_at",
 ];

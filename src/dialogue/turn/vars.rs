@@ -76,6 +76,10 @@ impl Turn<'_> {
             return self.bot.shop.variable(name);
         }
         match (name, &self.availability) {
+            // Whether a person can take the conversation now — for `branch`.
+            ("handoff.available", a) => {
+                return Some(yes_no_word(matches!(a, Some(Availability::Open { .. }))));
+            }
             ("handoff.wait_minutes", Some(Availability::Open { wait_minutes })) => {
                 return Some(wait_minutes.to_string());
             }
