@@ -12,8 +12,9 @@
 //!    `request_over_small_talk` of evidence: "hello, when does 55120 arrive" is about the
 //!    order.
 //! 5. The highest priority wins (human-routed first); within it the best score, unless the
-//!    runner-up is within `ambiguity` — then the earlier request wins when the two rest on
-//!    different words, and the bot asks when they rest on the same words.
+//!    runner-up is within `ambiguity` — then a leader of higher priority stays, the earlier
+//!    request wins when the two rest on different words, and the bot asks when they rest on
+//!    the same words.
 
 use super::{Classification, Decision, Hit, Matcher, Score};
 use crate::lang::Lang;
@@ -180,6 +181,11 @@ impl Matcher {
             (true, false) => return Decision::Intent(second.intent),
             (false, true) => return Decision::Intent(first.intent),
             _ => {}
+        }
+        // A close call the human-routed intent leads: it stays ("they sent the black one,
+        // I want to return it" is a wrong item, whatever word came first).
+        if self.priorities[first.intent] > self.priorities[second.intent] {
+            return Decision::Intent(first.intent);
         }
         let spans = |i: usize| {
             hits.iter()

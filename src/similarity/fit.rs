@@ -2,7 +2,10 @@
 //! centroids and corrected on every example it ranks below another intent's. This is the
 //! "linear model fitted at compile time" of the examples tier: it learns which n-grams tell
 //! two close intents apart (a missing part vs a missing parcel), which averaging alone
-//! cannot. Deterministic: a fixed number of passes in a fixed pseudo-random order.
+//! cannot. Deterministic: a fixed number of passes, each in a pseudo-random order that
+//! comes from the examples' own text, so adding or removing one example leaves every other
+//! example's place in the order as it was: one new example changes the fit a little, not
+//! as if the whole pack had been reshuffled.
 //!
 //! The weights are dense while fitting (features × centroids), so a pack whose product
 //! exceeds `MAX_CELLS` keeps its plain centroids; that bound keeps compile time and memory
@@ -15,10 +18,16 @@ const RATE: f32 = 0.2;
 /// An example is corrected until its own intent leads by this much.
 const MARGIN: f32 = 0.5;
 
-/// `units`: unit example vectors; `gold`: each example's centroid; `class_of`: the class
-/// (intent) of each centroid; `weights`: dense feature-major centroid weights, refined in
-/// place.
-pub fn fit(units: &[&[(u32, f32)]], gold: &[u32], class_of: &[u32], weights: &mut [f32]) {
+/// `units`: unit example vectors; `gold`: each example's centroid; `keys`: a hash of each
+/// example's text (its place in every pass); `class_of`: the class (intent) of each
+/// centroid; `weights`: dense feature-major centroid weights, refined in place.
+pub fn fit(
+    units: &[&[(u32, f32)]],
+    gold: &[u32],
+    keys: &[u64],
+    class_of: &[u32],
+    weights: &mut [f32],
+) {
     let c = class_of.len();
     if c == 0 || units.is_empty() {
         return;
@@ -26,17 +35,12 @@ pub fn fit(units: &[&[(u32, f32)]], gold: &[u32], class_of: &[u32], weights: &mu
     let mut sums = vec![0f32; weights.len()];
     let mut scores = vec![0f32; c];
     let mut order: Vec<usize> = (0..units.len()).collect();
-    let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
     let mut step = 1f32;
-    for _ in 0..EPOCHS {
-        // Fisher–Yates with a fixed LCG: the same order on every machine.
-        for i in (1..order.len()).rev() {
-            rng = rng
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let j = (rng >> 33) as usize % (i + 1);
-            order.swap(i, j);
-        }
+    for epoch in 0..EPOCHS as u64 {
+        // Each pass sorts the examples by a mix of their text's hash and the pass number:
+        // the same order on every machine, and stable when other examples come and go.
+        let seed = epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        order.sort_by_key(|&i| (mix(keys.get(i).copied().unwrap_or(i as u64) ^ seed), i));
         for &i in &order {
             let x = units[i];
             let g = gold[i] as usize;
@@ -68,4 +72,11 @@ pub fn fit(units: &[&[(u32, f32)]], gold: &[u32], class_of: &[u32], weights: &mu
     for (w, s) in weights.iter_mut().zip(&sums) {
         *w -= s / step;
     }
+}
+
+/// A 64-bit finaliser (SplitMix64): spreads a hash's bits so that sorting by it shuffles.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

@@ -138,6 +138,16 @@ fn tf(count: u32) -> f32 {
     1.0 + (count as f32).ln()
 }
 
+/// FNV-1a of an example's text and centroid: its place in the fitting order.
+fn text_key(text: &str, gold: u32) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325 ^ u64::from(gold);
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01B3);
+    }
+    h
+}
+
 impl SimilarityIndex {
     /// `examples`: (class, language, folded text); `classes`: how many classes there are.
     pub fn new(examples: &[(usize, Lang, String)], classes: usize) -> SimilarityIndex {
@@ -177,6 +187,7 @@ impl SimilarityIndex {
         let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_centroids];
         let mut units: Vec<Vec<(u32, f32)>> = Vec::new();
         let mut unit_gold: Vec<u32> = Vec::new();
+        let mut unit_keys: Vec<u64> = Vec::new();
         let mut buf: Vec<(u32, f32)> = Vec::new();
         let mut unit: Vec<(u32, f32)> = Vec::new();
         for group in order.chunk_by(|&a, &b| gold[a] == gold[b]) {
@@ -198,6 +209,7 @@ impl SimilarityIndex {
                 if fitting {
                     units.push(unit.clone());
                     unit_gold.push(gold[i]);
+                    unit_keys.push(text_key(&examples[i].2, gold[i]));
                 }
             }
             buf.sort_unstable_by_key(|&(f, _)| f);
@@ -224,7 +236,7 @@ impl SimilarityIndex {
             }
             let class_of: Vec<u32> = (0..n_centroids as u32).map(|k| k / 3).collect();
             let units: Vec<&[(u32, f32)]> = units.iter().map(Vec::as_slice).collect();
-            fit::fit(&units, &unit_gold, &class_of, &mut dense);
+            fit::fit(&units, &unit_gold, &unit_keys, &class_of, &mut dense);
             for (f, row) in dense.chunks(n_centroids).enumerate() {
                 for (k, &w) in row.iter().enumerate() {
                     if w.abs() >= MIN_WEIGHT {

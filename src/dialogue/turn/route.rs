@@ -91,14 +91,32 @@ impl<'a> Turn<'a> {
             .map_or(Decision::None, |m| m.class.decision)
     }
 
+    /// The message asks what the request that just ended asked, about the same order.
+    fn asks_again(&self) -> bool {
+        let Decision::Intent(i) = self.decision() else {
+            return false;
+        };
+        let last = self
+            .conv
+            .last_request
+            .as_deref()
+            .and_then(|r| r.split(' ').next());
+        let other_order = self
+            .entity(EntityKind::OrderNumber)
+            .is_some_and(|e| self.conv.verified_order.as_deref() != Some(e.value.as_str()));
+        last == Some(self.bot.intents[i].id.as_str()) && !other_order
+    }
+
     pub(super) fn route(&mut self) {
         let offer = self.conv.offer.take();
         if let Some(payload) = offer
             && self.payload.is_none()
-            && self.decision() == Decision::None
-            && self.yes_no() == Some(true)
+            && ((self.decision() == Decision::None && self.yes_no() == Some(true))
+                || self.asks_again())
         {
-            // "Shall I pass it to a person?" — "yes please": the offered button.
+            // "Shall I pass it to a person?" — "yes please": the offered button. Or the same
+            // request again ("delivered? I've looked everywhere, it isn't here"): the answer
+            // did not help, so the step it offered is what the customer needs.
             self.payload = Some(payload);
         }
         let decision = self.answer_to_clarify(self.decision());
