@@ -38,6 +38,8 @@ pub struct ConversationTest {
     /// Whether the team is at work: `open` (with a short wait) or `closed`; absent, the
     /// bot says nothing about availability.
     pub team: Option<Team>,
+    /// The shop verifies phones with a one-time code by SMS, and this is the code it sends.
+    pub one_time_code: Option<String>,
     /// The shop settings the conversation assumes (the `shop:` section of `destek.yaml`;
     /// unnamed settings take their defaults): the pack is compiled again with them.
     pub shop: Option<crate::shop::Shop>,
@@ -309,7 +311,13 @@ fn backend(test: &ConversationTest) -> Result<Box<dyn OrderBackend>, String> {
     for o in &test.orders {
         store.upsert(o).map_err(|e| e.to_string())?;
     }
-    Ok(Box::new(store))
+    Ok(match &test.one_time_code {
+        Some(code) => Box::new(crate::orders::texted_codes::TextedCodes {
+            inner: Box::new(store),
+            code: crate::normalise::normalise(code).entity_text,
+        }),
+        None => Box::new(store),
+    })
 }
 
 async fn run_conversation(bot: &Bot, file: &str, test: &ConversationTest) -> Option<Failure> {

@@ -52,6 +52,15 @@ pub async fn turn(
                     Request::OrdersByContact(contact) => {
                         Response::Orders(backend.orders_by_contact(contact).await)
                     }
+                    Request::SendCode(contact) => Response::Sent(backend.send_code(contact).await),
+                    Request::CheckCode { contact, code } => {
+                        if gate.throttled().await.is_some() {
+                            // Answered like a wrong code, whatever the code.
+                            Response::Orders(Ok(Vec::new()))
+                        } else {
+                            Response::Orders(backend.check_code(contact, code).await)
+                        }
+                    }
                 };
                 t.feed(response);
             }

@@ -232,6 +232,13 @@ pub enum Request {
     },
     /// The orders with this e-mail or phone, for a customer without the order number.
     OrdersByContact(Contact),
+    /// A one-time code to this contact, where the shop sends them (`Response::Sent`).
+    SendCode(Contact),
+    /// The contact's orders if the code is the one sent (`Response::Orders`).
+    CheckCode {
+        contact: Contact,
+        code: String,
+    },
 }
 
 // One short-lived value per backend call: boxing the order would buy nothing.
@@ -243,6 +250,8 @@ pub enum Response {
     Done(Result<(), BackendError>),
     Return(Result<ReturnCreated, BackendError>),
     Orders(Result<Vec<Order>, BackendError>),
+    /// Whether the shop sends one-time codes (and sent one, if an order has the contact).
+    Sent(Result<bool, BackendError>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -34,6 +34,16 @@ impl<'a> Turn<'a> {
             }
             return handled.flatten();
         }
+        if *kind == SlotKind::Entity(EntityKind::OrderNumber)
+            && self.conv.slots.contains_key(super::contact::CODE)
+            && let Some(handled) = self.find_by_contact(pos.waiting)
+        {
+            // A one-time code is awaited: "482917" is the code, not an order number.
+            if self.conv.slots.contains_key(slot) {
+                self.advance(flow, index);
+            }
+            return handled;
+        }
         let given = match kind {
             SlotKind::Entity(k) => self.entity(*k).map(|e| e.value.clone()),
             SlotKind::Text if pos.waiting && !self.input_used => self

@@ -1,7 +1,8 @@
 //! Finding an order without its number: the customer gives the e-mail or the phone on it,
 //! then the other factor (the last four digits of the phone, or the e-mail). Until both
 //! match the bot says nothing about whether an order exists; a mismatch counts as a
-//! failed verification.
+//! failed verification. A shop that texts one-time codes (`OrderBackend::send_code`) gets
+//! the code asked for instead of the e-mail after a phone number.
 
 use super::{Proof, Turn};
 use crate::dialogue::{MAX_VERIFY_FAILURES, ReplyButton, Request};
@@ -14,6 +15,10 @@ const FIRST: &str = "contact.first";
 /// The order numbers both factors matched, while the customer picks one (never shown
 /// before both matched).
 const CHOICES: &str = "contact.orders";
+/// Set while the shop's one-time code to the phone in `FIRST` is awaited.
+pub(super) const CODE: &str = "contact.code";
+/// A one-time code has this many digits.
+const CODE_DIGITS: std::ops::RangeInclusive<usize> = 4..=8;
 
 impl Turn<'_> {
     /// Runs the look-up by contact inside the step that asks for the order number.
@@ -27,6 +32,13 @@ impl Turn<'_> {
             return None;
         }
         let first = self.conv.slots.get(FIRST).and_then(|v| contact_of(v));
+        if waiting
+            && let Some(first) = &first
+            && self.conv.slots.contains_key(CODE)
+            && let Some(code) = self.code_in_message()
+        {
+            return Some(self.check_code(first.clone(), code));
+        }
         let Some(first) = first else {
             // The first factor: an e-mail or a full phone number instead of the number.
             let contact = if let Some(e) = self.entity(EntityKind::Email) {
@@ -38,6 +50,18 @@ impl Turn<'_> {
             };
             let ask = match contact {
                 Contact::Email(_) => "ask_other_factor_phone",
+                // A shop that texts one-time codes verifies the phone with one; the reply
+                // is the same whether or not an order carries the number.
+                Contact::Phone(_) if self.bot.templates.contains_key("code_sent") => {
+                    match self.code_sent.take() {
+                        None => return Some(Some(Request::SendCode(contact))),
+                        Some(true) => {
+                            self.conv.slots.insert(CODE.into(), "sent".into());
+                            "code_sent"
+                        }
+                        Some(false) => "ask_other_factor_email",
+                    }
+                }
                 Contact::Phone(_) => "ask_other_factor_email",
             };
             self.conv.slots.insert(FIRST.into(), slot_of(&contact));
@@ -71,6 +95,7 @@ impl Turn<'_> {
             return Some(None);
         }
         self.conv.slots.remove(FIRST);
+        self.conv.slots.remove(CODE);
         match matching.into_iter().next() {
             Some(order) => {
                 self.select(order);
@@ -91,6 +116,58 @@ impl Turn<'_> {
 }
 
 impl Turn<'_> {
+    /// The one-time code typed: a run of 4–8 digits (in any script) and nothing else that
+    /// is a number.
+    fn code_in_message(&self) -> Option<String> {
+        let m = self.message.as_ref()?;
+        let mut runs = m
+            .norm
+            .entity_text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty());
+        let code = runs.next()?;
+        (CODE_DIGITS.contains(&code.len()) && runs.next().is_none()).then(|| code.to_owned())
+    }
+
+    /// Checks a typed one-time code with the shop: the contact's orders when it is right; a
+    /// wrong code counts as a failed verification.
+    fn check_code(&mut self, first: Contact, code: String) -> Option<Request> {
+        let Some(found) = self.contact_orders.take() else {
+            return Some(Request::CheckCode {
+                contact: first,
+                code,
+            });
+        };
+        self.input_used = true;
+        let mine: Vec<Order> = found.into_iter().filter(|o| first.matches(o)).collect();
+        if mine.is_empty() {
+            self.conv.verify_failures += 1;
+            self.out
+                .failed_verifications
+                .push(format!("code:{}", slot_of(&first)));
+            if self.conv.verify_failures >= MAX_VERIFY_FAILURES {
+                self.handoff("verification_failed", None);
+            } else {
+                self.say("code_wrong");
+            }
+            self.finished = true;
+            return None;
+        }
+        self.conv.slots.remove(CODE);
+        if mine.len() > 1 {
+            let ids: Vec<&str> = mine.iter().map(|o| o.order_id.as_str()).collect();
+            self.conv.slots.insert(CHOICES.into(), ids.join(","));
+            self.offer_orders(&mine);
+            self.finished = true;
+            return None;
+        }
+        self.conv.slots.remove(FIRST);
+        if let Some(order) = mine.into_iter().next() {
+            self.select(order);
+        }
+        None
+    }
+
     /// The customer picks one of the orders both factors matched: by its button, its
     /// number, or words of an item in it. Anything else shows the choice again.
     fn choose_order(&mut self) -> Option<Option<Request>> {

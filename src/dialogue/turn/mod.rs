@@ -55,6 +55,8 @@ pub struct Turn<'a> {
     requested: Option<String>,
     /// What the backend answered to `Request::OrdersByContact`.
     contact_orders: Option<Vec<Order>>,
+    /// Whether the shop sent a one-time code (`Request::SendCode`).
+    code_sent: Option<bool>,
     action: Option<Result<Option<ReturnCreated>, ()>>,
     out: Outcome,
     steps_run: u32,
@@ -91,6 +93,7 @@ impl<'a> Turn<'a> {
             orders: HashMap::new(),
             requested: None,
             contact_orders: None,
+            code_sent: None,
             action: None,
             out: Outcome {
                 replies: Vec::new(),
@@ -188,10 +191,12 @@ impl<'a> Turn<'a> {
             Response::Done(Ok(())) => self.action = Some(Ok(None)),
             Response::Return(Ok(created)) => self.action = Some(Ok(Some(created))),
             Response::Orders(Ok(found)) => self.contact_orders = Some(found),
+            Response::Sent(Ok(sent)) => self.code_sent = Some(sent),
             Response::Order(Err(_))
             | Response::Done(Err(_))
             | Response::Return(Err(_))
-            | Response::Orders(Err(_)) => {
+            | Response::Orders(Err(_))
+            | Response::Sent(Err(_)) => {
                 self.backend_down();
             }
         }
