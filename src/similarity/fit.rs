@@ -14,6 +14,10 @@
 /// Largest features × centroids fitted.
 pub const MAX_CELLS: usize = 24_000_000;
 const EPOCHS: usize = 10;
+/// Fits averaged, each visiting the examples in its own order.
+const RUNS: u64 = 4;
+/// Largest features × centroids fitted more than once (the copies stay under ~50 MB).
+const ENSEMBLE_CELLS: usize = 4_000_000;
 const RATE: f32 = 0.2;
 /// An example is corrected until its own intent leads by this much.
 const MARGIN: f32 = 0.5;
@@ -28,6 +32,32 @@ pub fn fit(
     class_of: &[u32],
     weights: &mut [f32],
 ) {
+    if weights.len() > ENSEMBLE_CELLS {
+        fit_once(units, gold, keys, class_of, weights, 0);
+        return;
+    }
+    // Several fits in different orders, averaged: a decision near the boundary no longer
+    // depends on which order one fit happened to visit the examples in.
+    let start = weights.to_vec();
+    weights.iter_mut().for_each(|w| *w = 0.0);
+    let mut run_weights = start.clone();
+    for run in 0..RUNS {
+        run_weights.copy_from_slice(&start);
+        fit_once(units, gold, keys, class_of, &mut run_weights, run);
+        for (w, r) in weights.iter_mut().zip(&run_weights) {
+            *w += r / RUNS as f32;
+        }
+    }
+}
+
+fn fit_once(
+    units: &[&[(u32, f32)]],
+    gold: &[u32],
+    keys: &[u64],
+    class_of: &[u32],
+    weights: &mut [f32],
+    run: u64,
+) {
     let c = class_of.len();
     if c == 0 || units.is_empty() {
         return;
@@ -39,7 +69,7 @@ pub fn fit(
     for epoch in 0..EPOCHS as u64 {
         // Each pass sorts the examples by a mix of their text's hash and the pass number:
         // the same order on every machine, and stable when other examples come and go.
-        let seed = epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let seed = (run * EPOCHS as u64 + epoch).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         order.sort_by_key(|&i| (mix(keys.get(i).copied().unwrap_or(i as u64) ^ seed), i));
         for &i in &order {
             let x = units[i];
