@@ -131,6 +131,20 @@ pub enum OrdersSource {
     Shopify(crate::orders::shopify::Settings),
 }
 
+impl OrdersSource {
+    /// The short order numbers this backend's shops use, counted only in context (see
+    /// `entities`): WooCommerce numbers from 1, Shopify names from #1001.
+    pub fn short_order_formats(&self) -> Vec<String> {
+        match self {
+            OrdersSource::WooCommerce(_) => {
+                vec![crate::orders::woocommerce::SHORT_ORDER_FORMAT.to_owned()]
+            }
+            OrdersSource::Shopify(_) => vec![crate::orders::shopify::SHORT_ORDER_FORMAT.to_owned()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub default_lang: Lang,
@@ -529,6 +543,7 @@ impl Config {
         crate::pack::Options {
             default_lang: self.default_lang,
             shop: self.shop.clone(),
+            short_order_formats: self.orders.short_order_formats(),
         }
     }
 

@@ -26,6 +26,9 @@ use std::time::Duration;
 /// The Admin API version destek is written against.
 pub const API_VERSION: &str = "2025-01";
 
+/// Shopify names orders from #1001: four-digit names count where the context says so.
+pub const SHORT_ORDER_FORMAT: &str = "[1-9][0-9]{3}";
+
 /// How often, and how far apart, a cancellation job is asked whether it has run.
 const JOB_POLLS: u32 = 3;
 const JOB_POLL_GAP: Duration = Duration::from_millis(250);

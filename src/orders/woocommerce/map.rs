@@ -76,14 +76,18 @@ pub struct WcRefund {
 /// address changed: nothing has left the warehouse.
 pub const CHANGEABLE: [&str; 3] = ["pending", "processing", "on-hold"];
 
-/// WooCommerce's status as one of destek's. `completed` means fulfilled, which in
-/// WooCommerce is when the parcel leaves; it carries no delivery date.
+/// WooCommerce's status as one of destek's. `shipped` says the Shipment Tracking
+/// extension recorded a shipment: shops that use it mark an order `completed` when it
+/// leaves (the extension mails the tracking then), so a tracked `completed` order is on
+/// its way; without tracking, `completed` is the end of the order: delivered.
 pub fn status(wc: &str, shipped: bool) -> OrderStatus {
     match wc {
         "pending" | "on-hold" | "checkout-draft" => OrderStatus::Placed,
         "processing" if shipped => OrderStatus::Shipped,
         "processing" => OrderStatus::Processing,
-        "completed" | "shipped" => OrderStatus::Shipped,
+        "completed" if shipped => OrderStatus::Shipped,
+        "completed" => OrderStatus::Delivered,
+        "shipped" => OrderStatus::Shipped,
         "out-for-delivery" => OrderStatus::OutForDelivery,
         "delivered" => OrderStatus::Delivered,
         "cancelled" | "failed" => OrderStatus::Cancelled,
@@ -186,14 +190,12 @@ pub fn address_line(a: &WcAddress) -> Option<String> {
 pub fn order(wc: &WcOrder, refunds: &[WcRefund]) -> Order {
     let track = tracking(&wc.meta_data);
     let shipped = track.is_some();
-    let shipped_at = track
-        .as_ref()
-        .and_then(|t| t.shipped_on.clone())
-        .or_else(|| {
-            (wc.status == "completed")
-                .then(|| wc.date_completed.as_deref().map(day))
-                .flatten()
-        });
+    let status = status(&wc.status, shipped);
+    let completed_on = wc.date_completed.as_deref().map(day);
+    let shipped_at = track.as_ref().and_then(|t| t.shipped_on.clone());
+    let delivered_at = (status == OrderStatus::Delivered)
+        .then_some(completed_on)
+        .flatten();
     let items = wc
         .line_items
         .iter()
@@ -235,7 +237,7 @@ pub fn order(wc: &WcOrder, refunds: &[WcRefund]) -> Order {
     };
     Order {
         order_id: number,
-        status: status(&wc.status, shipped),
+        status,
         email: wc.billing.email.clone().unwrap_or_default(),
         phone: wc
             .billing
@@ -246,7 +248,7 @@ pub fn order(wc: &WcOrder, refunds: &[WcRefund]) -> Order {
             .unwrap_or_default(),
         placed_at: wc.date_created.as_deref().map(day).unwrap_or_default(),
         shipped_at,
-        delivered_at: None,
+        delivered_at,
         estimated_delivery: None,
         carrier: track.as_ref().and_then(|t| t.carrier.clone()),
         tracking_number: track.as_ref().and_then(|t| t.number.clone()),
@@ -275,7 +277,8 @@ mod tests {
         assert_eq!(status("on-hold", false), OrderStatus::Placed);
         assert_eq!(status("processing", false), OrderStatus::Processing);
         assert_eq!(status("processing", true), OrderStatus::Shipped);
-        assert_eq!(status("completed", false), OrderStatus::Shipped);
+        assert_eq!(status("completed", true), OrderStatus::Shipped);
+        assert_eq!(status("completed", false), OrderStatus::Delivered);
         assert_eq!(status("cancelled", false), OrderStatus::Cancelled);
         assert_eq!(status("failed", false), OrderStatus::Cancelled);
         assert_eq!(status("refunded", false), OrderStatus::Cancelled);

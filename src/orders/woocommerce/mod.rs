@@ -22,6 +22,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::fmt;
 
+/// WooCommerce numbers orders from 1: numbers below 10000 (longer ones are order numbers
+/// anyway) count where the context says so.
+pub const SHORT_ORDER_FORMAT: &str = "[1-9][0-9]{0,3}";
+
 /// The most pages of search results read for one lookup by contact.
 const MAX_PAGES: u32 = 3;
 /// Orders per page of a search (WooCommerce allows up to 100).
