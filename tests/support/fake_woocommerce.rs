@@ -233,11 +233,7 @@ fn list(shop: &Woo, q: &HashMap<String, String>) -> Response {
         .filter(|o| q.get("search").is_none_or(|t| matches_search(o, t)))
         .cloned()
         .collect();
-    all.sort_by(|a, b| {
-        b["date_created"]
-            .as_str()
-            .cmp(&a["date_created"].as_str())
-    });
+    all.sort_by(|a, b| b["date_created"].as_str().cmp(&a["date_created"].as_str()));
     let total = all.len();
     let pages = total.div_ceil(per_page).max(1);
     let chunk: Vec<Value> = all
@@ -332,7 +328,10 @@ pub async fn start(orders: Vec<Value>) -> FakeWoo {
         ..Woo::default()
     });
     let app = Router::new()
-        .route("/wp-json/wc/v3/{*rest}", get(handle).put(handle).post(handle))
+        .route(
+            "/wp-json/wc/v3/{*rest}",
+            get(handle).put(handle).post(handle),
+        )
         .fallback(|| async { no_route() })
         .with_state(Arc::clone(&shop));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
