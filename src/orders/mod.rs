@@ -6,6 +6,7 @@
 mod breaker;
 mod csv;
 pub mod http;
+pub mod ping;
 pub mod shopify;
 pub mod sqlite;
 pub mod transport;
