@@ -98,7 +98,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// WooCommerce's check: Basic auth over HTTPS, or `consumer_key`/`consumer_secret` in
 /// the query string.
-fn authenticate(headers: &HeaderMap, q: &HashMap<String, String>) -> Result<(), Response> {
+fn authenticate(headers: &HeaderMap, q: &HashMap<String, String>) -> Result<(), Box<Response>> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -108,27 +108,26 @@ fn authenticate(headers: &HeaderMap, q: &HashMap<String, String>) -> Result<(), 
         (None, Some(k), Some(s)) => Some(base64(format!("{k}:{s}").as_bytes())),
         _ => None,
     };
-    match given {
-        None => Err(error(
+    let refused = match given {
+        None => error(
             StatusCode::UNAUTHORIZED,
             "woocommerce_rest_cannot_view",
             "Sorry, you cannot list resources.",
-        )),
-        Some(g) if g == base64(format!("{KEY}:{SECRET}").as_bytes()) => Ok(()),
+        ),
+        Some(g) if g == base64(format!("{KEY}:{SECRET}").as_bytes()) => return Ok(()),
         // The first 42 bytes of "key:secret" are the key's: the key is right.
-        Some(g) if g.get(..56) == base64(format!("{KEY}:{SECRET}").as_bytes()).get(..56) => {
-            Err(error(
-                StatusCode::UNAUTHORIZED,
-                "woocommerce_rest_authentication_error",
-                "Consumer secret is invalid.",
-            ))
-        }
-        Some(_) => Err(error(
+        Some(g) if g.get(..56) == base64(format!("{KEY}:{SECRET}").as_bytes()).get(..56) => error(
+            StatusCode::UNAUTHORIZED,
+            "woocommerce_rest_authentication_error",
+            "Consumer secret is invalid.",
+        ),
+        Some(_) => error(
             StatusCode::UNAUTHORIZED,
             "woocommerce_rest_authentication_error",
             "Consumer key is invalid.",
-        )),
-    }
+        ),
+    };
+    Err(Box::new(refused))
 }
 
 fn matches_search(o: &Value, term: &str) -> bool {
@@ -145,7 +144,7 @@ fn matches_search(o: &Value, term: &str) -> bool {
         .iter()
         .filter_map(|v| v.as_str())
         .any(|f| f.to_lowercase().contains(&term))
-        || o["id"].to_string() == term
+        || term.parse::<u64>().ok() == o["id"].as_u64()
 }
 
 async fn handle(
@@ -162,7 +161,7 @@ async fn handle(
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("")
     ));
     if let Err(refused) = authenticate(&headers, &q) {
-        return refused;
+        return *refused;
     }
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let is_write = method != Method::GET;
