@@ -293,3 +293,13 @@ async fn orders_by_email_newest_first_and_only_that_customer() {
     assert_eq!(found.len(), 3);
     assert_eq!(backend(&shop.base).order("9999").await, Ok(None));
 }
+
+#[tokio::test]
+async fn a_name_that_could_change_the_search_is_no_order_and_no_call() {
+    let shop = fake::start(shop_orders()).await;
+    let shopify = backend(&shop.base);
+    for typed in ["1001 OR email:tom@example.com", "1001\" OR \"", "*"] {
+        assert_eq!(shopify.order(typed).await, Ok(None), "{typed}");
+    }
+    assert!(shop.shop.calls().is_empty());
+}

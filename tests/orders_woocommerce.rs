@@ -372,3 +372,42 @@ async fn an_unknown_number_is_no_order() {
         Ok(Some("ali@example.com".into()))
     );
 }
+
+#[tokio::test]
+async fn a_shop_that_is_down_is_retried_then_the_circuit_opens() {
+    // Nothing listens on port 1 of this machine.
+    let woo = WooCommerce::new(Settings {
+        resilience: Resilience {
+            breaker_threshold: 2,
+            ..Resilience::default()
+        },
+        ..settings("http://127.0.0.1:1")
+    })
+    .expect("client");
+    for _ in 0..2 {
+        let err = woo.order("5522").await.expect_err("down");
+        assert!(err.0.contains("cannot connect"), "{err}");
+    }
+    let err = woo.order("5522").await.expect_err("open circuit");
+    assert!(err.0.contains("circuit open"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persian_customer_with_a_short_number_in_persian_digits() {
+    let (shop, server) = start("woo-fa").await;
+    let (id, token) = conversation(&server, "fa").await;
+    let first = say(&server, &id, &token, "سفارش ۵۵۲۲ کجاست؟").await;
+    assert!(
+        !first.contains("Seramik"),
+        "nothing before verification: {first}"
+    );
+    let status = say(&server, &id, &token, "ayse@example.com").await;
+    assert!(status.contains("5522"), "{status}");
+    assert!(
+        shop.shop
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /wp-json/wc/v3/orders/5522")),
+        "the number was read from Persian digits"
+    );
+}
