@@ -200,3 +200,51 @@ async fn orders_ping_says_what_the_shop_answered() {
     );
     assert!(!stderr.contains("cs_wrong"));
 }
+
+/// The order numbers the bot reads with this pack and these backend formats.
+fn order_numbers(sources: &[destek::pack::Source], short: &str, text: &str) -> Vec<String> {
+    let options = destek::pack::Options {
+        short_order_formats: vec![short.to_owned()],
+        ..destek::pack::Options::default()
+    };
+    let bot = destek::pack::compile(sources, &options)
+        .bot
+        .expect("the pack compiles");
+    bot.entities
+        .extract(&destek::normalise::normalise(text), None)
+        .into_iter()
+        .filter(|e| e.kind == destek::entities::EntityKind::OrderNumber)
+        .map(|e| e.value)
+        .collect()
+}
+
+#[test]
+fn the_operator_overrides_the_backends_short_format_in_the_pack() {
+    let embedded = destek::pack::embedded();
+    let woo = destek::orders::woocommerce::SHORT_ORDER_FORMAT;
+    assert_eq!(
+        order_numbers(&embedded, woo, "siparişim 5522 nerede"),
+        ["5522"]
+    );
+    assert!(order_numbers(&embedded, woo, "2 adet kupa").is_empty());
+    // Only two-digit numbers in this shop.
+    let overridden: Vec<destek::pack::Source> = embedded
+        .iter()
+        .map(|s| destek::pack::Source {
+            path: s.path.clone(),
+            text: if s.path.ends_with("_matching.yaml") {
+                s.text.replace(
+                    "  order_number:\n",
+                    "  order_number:\n    short_formats: [\"[0-9]{2}\"]\n",
+                )
+            } else {
+                s.text.clone()
+            },
+        })
+        .collect();
+    assert!(order_numbers(&overridden, woo, "siparişim 5522 nerede").is_empty());
+    assert_eq!(
+        order_numbers(&overridden, woo, "siparişim 55 nerede"),
+        ["55"]
+    );
+}
