@@ -88,6 +88,9 @@ enum HandoffsCommand {
 enum OrdersCommand {
     /// Import orders from a CSV file into the order database (see docs/orders.md).
     Import { file: PathBuf },
+    /// Try one authenticated read from the configured shop (WooCommerce, Shopify) and say
+    /// what is wrong: a bad key, a missing scope, a wrong URL.
+    Ping,
 }
 
 pub fn main() -> ExitCode {
@@ -130,6 +133,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .import_csv(reader)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
             println!("imported {n} orders into {}", db.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orders {
+            command: OrdersCommand::Ping,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let answer = runtime.block_on(crate::orders::ping::ping(&config.orders));
+            println!("{}", answer.map_err(|e| format!("orders ping: {e}"))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Handoffs { all, command } => handoffs(&config, all, command),
@@ -303,6 +317,7 @@ fn check(config: &Config) -> Result<ExitCode, String> {
     match &compiled.bot {
         Some(bot) => {
             warnings += example_warnings(bot);
+            println!("{}", orders_summary(&config.orders));
             println!(
                 "{from}: {} intents, {} flows, {} templates, {} keywords; {warnings} warnings",
                 bot.intents.len(),
@@ -316,6 +331,29 @@ fn check(config: &Config) -> Result<ExitCode, String> {
             println!("{from}: {errors} errors, {warnings} warnings");
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// The order backend `check` found configured (the settings were validated on loading).
+fn orders_summary(source: &crate::config::OrdersSource) -> String {
+    use crate::config::OrdersSource;
+    match source {
+        OrdersSource::Sqlite => "orders: the SQLite database".into(),
+        OrdersSource::Memory => "orders: demo orders in memory".into(),
+        OrdersSource::Http { base_url, .. } => format!("orders: the shop's API at {base_url}"),
+        OrdersSource::WooCommerce(s) => format!(
+            "orders: WooCommerce at {} (keys set{}; `destek orders ping` tries them)",
+            s.base_url,
+            if s.query_string_auth {
+                ", sent in the query string"
+            } else {
+                ""
+            }
+        ),
+        OrdersSource::Shopify(s) => format!(
+            "orders: Shopify at {}, Admin API {} (token set; `destek orders ping` tries it)",
+            s.base_url, s.api_version
+        ),
     }
 }
 

@@ -41,11 +41,83 @@ pub struct EntityRules {
     /// Folded words right after a number that make it not an order number
     /// (currencies, units: "tl", "تومن", "kg", "days").
     pub not_order_after: Vec<String>,
+    /// Formats of short order numbers (a shop platform's `5522`, `#1001`): such a number
+    /// counts only where the context says it is one — the bot asked for the number, a `#`
+    /// or `№` is in front of it, or an order word is next to it ("siparişim 5522",
+    /// "5522 nolu sipariş", "my order 5522") — and never before a unit or a time
+    /// ("siparişim 2 gündür", "order 3 items").
+    pub short_order_formats: Vec<String>,
 }
+
+/// Words right before a short number that make it an order number (folded at build).
+const ORDER_WORDS_BEFORE: &[&str] = &[
+    "siparis",
+    "siparisim",
+    "siparisimin",
+    "siparisimi",
+    "siparis no",
+    "siparis numarasi",
+    "siparis numaram",
+    "siparis numarami",
+    "siparis kodu",
+    "siparis nr",
+    "sip no",
+    "my order",
+    "the order",
+    "this order",
+    "your order",
+    "order no",
+    "order nr",
+    "order number",
+    "order num",
+    "order id",
+    "order is",
+    "of order",
+    "for order",
+    "from order",
+    "on order",
+    "about order",
+    "in order",
+    "with order",
+    "سفارش",
+    "سفارشم",
+    "شماره سفارش",
+    "شماره سفارشم",
+    "سفارش شماره",
+    "کد سفارش",
+];
+
+/// Words right after a short number that make it an order number.
+const ORDER_WORDS_AFTER: &[&str] = &[
+    "nolu siparis",
+    "nolu siparisim",
+    "nolu siparisimi",
+    "nolu siparisimin",
+    "no lu siparis",
+    "no lu siparisim",
+    "numarali siparis",
+    "numarali siparisim",
+    "numarali siparisimi",
+    "numarali siparisimin",
+    "is my order number",
+];
+
+/// Words after a short number that make it a count, a time or a size, whatever is
+/// before it: "siparişim 2 gündür gelmedi", "my order 3 items".
+const QUANTITY_AFTER: &[&str] = &[
+    "gun", "gundur", "gunluk", "gunde", "hafta", "haftadir", "ay", "aydir", "saat", "saattir",
+    "dakika", "adet", "tane", "urun", "parca", "numara", "beden", "kere", "day", "days", "week",
+    "weeks", "month", "months", "hour", "hours", "item", "items", "piece", "pieces", "pcs",
+    "times", "size", "x", "روز", "هفته", "ماه", "ساعت", "تا", "عدد", "بار", "سایز",
+];
 
 #[derive(Debug)]
 pub struct EntityExtractor {
     order_formats: Vec<Regex>,
+    short_formats: Vec<Regex>,
+    order_before: Vec<String>,
+    order_after: Vec<String>,
+    quantity_after: Vec<String>,
     not_before: Vec<String>,
     not_after: Vec<String>,
     before_words: usize,
@@ -66,15 +138,29 @@ const MAX_PHONE_DIGITS: usize = 13;
 impl EntityExtractor {
     /// Fails with the regex error and the index of the bad format, so
     /// `check` can point at the YAML line.
+    /// A bad short format is reported after the order formats: index
+    /// `order_formats.len() + i`.
     pub fn new(rules: &EntityRules) -> Result<EntityExtractor, (usize, regex::Error)> {
-        let mut order_formats = Vec::with_capacity(rules.order_formats.len());
-        for (i, fmt) in rules.order_formats.iter().enumerate() {
-            // Compiled alone first so a format like `a)|(b` is rejected
-            // instead of slipping out of the anchoring group below.
-            Regex::new(fmt).map_err(|e| (i, e))?;
-            let anchored = Regex::new(&format!("^(?:{fmt})$")).map_err(|e| (i, e))?;
-            order_formats.push(anchored);
-        }
+        let anchor = |formats: &[String], offset: usize| {
+            let mut out = Vec::with_capacity(formats.len());
+            for (i, fmt) in formats.iter().enumerate() {
+                // Compiled alone first so a format like `a)|(b` is rejected
+                // instead of slipping out of the anchoring group below.
+                Regex::new(fmt).map_err(|e| (offset + i, e))?;
+                let anchored = Regex::new(&format!("^(?:{fmt})$")).map_err(|e| (offset + i, e))?;
+                out.push(anchored);
+            }
+            Ok(out)
+        };
+        let order_formats = anchor(&rules.order_formats, 0)?;
+        let short_formats = anchor(&rules.short_order_formats, rules.order_formats.len())?;
+        let fold_consts = |words: &[&str]| -> Vec<String> {
+            words
+                .iter()
+                .map(|w| fold(w))
+                .filter(|w| !w.is_empty())
+                .collect()
+        };
         let fold_all = |words: &[String]| -> Vec<String> {
             words
                 .iter()
@@ -89,6 +175,10 @@ impl EntityExtractor {
             before_words: max_words(&not_before),
             after_words: max_words(&not_after),
             order_formats,
+            short_formats,
+            order_before: fold_consts(ORDER_WORDS_BEFORE),
+            order_after: fold_consts(ORDER_WORDS_AFTER),
+            quantity_after: fold_consts(QUANTITY_AFTER),
             not_before,
             not_after,
         })
@@ -110,8 +200,8 @@ impl EntityExtractor {
         // Phones go first so their digit groups are never read as orders.
         let groups = digit_groups(text);
         find_phones(text, &groups, expecting, &mut found);
-        if !self.order_formats.is_empty() {
-            self.find_orders(text, &mut found);
+        if !self.order_formats.is_empty() || !self.short_formats.is_empty() {
+            self.find_orders(text, expecting, &mut found);
         }
         found.sort_by_key(|e| (e.start, e.end));
         found
@@ -121,7 +211,34 @@ impl EntityExtractor {
         self.order_formats.iter().any(|r| r.is_match(canonical))
     }
 
-    fn find_orders(&self, text: &str, found: &mut Vec<Entity>) {
+    /// Whether `text[start..end]`, a short number, is an order number where it stands.
+    fn short_context(&self, text: &str, t: &Token<'_>, expecting: Option<EntityKind>) -> bool {
+        let after = &text[t.end..];
+        let words_after: Vec<&str> = after.split_whitespace().take(4).collect();
+        let folded_after = fold(&words_after.join(" "));
+        if self
+            .quantity_after
+            .iter()
+            .any(|q| starts_with_words(&folded_after, q))
+        {
+            return false;
+        }
+        if expecting == Some(EntityKind::OrderNumber) || t.lead != t.start {
+            return true;
+        }
+        let mut before: Vec<&str> = text[..t.lead].split_whitespace().rev().take(3).collect();
+        before.reverse();
+        let folded_before = fold(&before.join(" "));
+        self.order_before
+            .iter()
+            .any(|w| ends_with_words(&folded_before, w))
+            || self
+                .order_after
+                .iter()
+                .any(|w| starts_with_words(&folded_after, w))
+    }
+
+    fn find_orders(&self, text: &str, expecting: Option<EntityKind>, found: &mut Vec<Entity>) {
         let tokens = order_tokens(text);
         let mut i = 0;
         'tokens: while i < tokens.len() {
@@ -172,7 +289,13 @@ impl EntityExtractor {
                 .map(canonical_order)
                 .filter(|rest| self.is_order_format(rest));
             let value = stripped
-                .or_else(|| Some(canonical_order(t.text)).filter(|c| self.is_order_format(c)));
+                .or_else(|| Some(canonical_order(t.text)).filter(|c| self.is_order_format(c)))
+                .or_else(|| {
+                    Some(canonical_order(t.text)).filter(|c| {
+                        self.short_formats.iter().any(|r| r.is_match(c))
+                            && self.short_context(text, &t, expecting)
+                    })
+                });
             if let Some(value) = value
                 && self.context_ok(text, t.lead, t.end)
             {
@@ -531,6 +654,7 @@ mod tests {
                 "days",
                 "adet",
             ]),
+            short_order_formats: Vec::new(),
         }
     }
 
@@ -675,6 +799,76 @@ mod tests {
         ] {
             assert_eq!(run(text, None), vec![], "{text}");
         }
+    }
+
+    fn run_short(text: &str, expecting: Option<EntityKind>) -> Vec<(EntityKind, String)> {
+        let mut r = rules();
+        r.short_order_formats = vec!["[1-9][0-9]{0,3}".to_owned()];
+        let x = match EntityExtractor::new(&r) {
+            Ok(x) => x,
+            Err((i, e)) => panic!("format {i}: {e}"),
+        };
+        x.extract(&normalise(text), expecting)
+            .into_iter()
+            .map(|e| (e.kind, e.value))
+            .collect()
+    }
+
+    #[test]
+    fn short_numbers_count_where_the_context_says_so() {
+        for (text, value) in [
+            ("siparişim 5522 nerede", "5522"),
+            ("SİPARİŞ NO: 5522", "5522"),
+            ("5522 nolu siparişim gelmedi", "5522"),
+            ("5522 numaralı siparişimi iptal edin", "5522"),
+            ("where is my order 77?", "77"),
+            ("change the address of order 5522", "5522"),
+            ("order number 1001 please", "1001"),
+            ("#1001 hasn't arrived", "1001"),
+            ("سفارش ۵۵۲۲ کجاست", "5522"),
+            ("شماره سفارش ۵۵۲۲", "5522"),
+        ] {
+            assert_eq!(run_short(text, None), order(value), "{text}");
+        }
+        // The bot asked for the number.
+        assert_eq!(
+            run_short("5522", Some(EntityKind::OrderNumber)),
+            order("5522")
+        );
+        assert_eq!(
+            run_short("it's 42", Some(EntityKind::OrderNumber)),
+            order("42")
+        );
+        // Long numbers need no context, as before.
+        assert_eq!(run_short("48213977", None), order("48213977"));
+    }
+
+    #[test]
+    fn short_numbers_are_never_quantities_prices_sizes_or_addresses() {
+        for text in [
+            "5522",
+            "I want 2 shirts in size 42",
+            "siparişim 2 gündür gelmedi",
+            "my order 3 items are missing",
+            "siparişimde 2 ürün eksik",
+            "42 numara ayakkabı",
+            "kapı no 12",
+            "Moda Cad. No 5 Kadıköy",
+            "zip 1001",
+            "it cost 149 TL",
+            "$120 for order",
+            "order 2 more mugs",
+            "I'd like to order 2 more",
+            "I ordered 3 mugs",
+            "2 sipariş verdim",
+            "سفارش ۲ تا",
+        ] {
+            assert_eq!(run_short(text, None), vec![], "{text}");
+        }
+        // While the bot waits for the number, a quantity is still a quantity.
+        assert_eq!(run_short("3 items", Some(EntityKind::OrderNumber)), vec![]);
+        // The last four digits of the phone, when asked for, are a phone.
+        assert_eq!(run_short("1234", Some(EntityKind::Phone)), phone("1234"));
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
+//! `orders` holds the backends: SQLite, the shop's own API, WooCommerce and Shopify, the
+//! networked ones over one `orders::transport`.
 
 pub mod bot;
 pub mod cli;

@@ -61,6 +61,13 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             c.timeout = Duration::from_millis(*timeout_ms);
             Arc::new(HttpOrders::new(c).map_err(|e| e.to_string())?)
         }
+        OrdersSource::WooCommerce(settings) => Arc::new(
+            crate::orders::woocommerce::WooCommerce::new(settings.clone())
+                .map_err(|e| e.to_string())?,
+        ),
+        OrdersSource::Shopify(settings) => Arc::new(
+            crate::orders::shopify::Shopify::new(settings.clone()).map_err(|e| e.to_string())?,
+        ),
     };
     Ok(AppState::new(
         bot,

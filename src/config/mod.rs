@@ -3,6 +3,7 @@
 //! environment or from a file named by a `*_file` key, never from the YAML itself, so the
 //! configuration can be committed and shown without leaking them.
 
+mod platforms;
 mod setting;
 
 use crate::lang::Lang;
@@ -100,6 +101,15 @@ struct RawOrders {
     token_file: Option<String>,
     token: Option<IgnoredAny>,
     timeout_ms: Option<u64>,
+    /// WooCommerce: the REST API key pair.
+    consumer_key_file: Option<String>,
+    consumer_secret_file: Option<String>,
+    consumer_key: Option<IgnoredAny>,
+    consumer_secret: Option<IgnoredAny>,
+    /// WooCommerce: keys in the query string instead of Basic auth.
+    query_string_auth: Option<bool>,
+    /// Shopify: the Admin API version (defaults to the pinned one).
+    api_version: Option<String>,
 }
 
 /// Where order data comes from.
@@ -115,6 +125,24 @@ pub enum OrdersSource {
     },
     /// Demo orders in memory, forgotten on exit.
     Memory,
+    /// A WooCommerce shop's REST API v3.
+    WooCommerce(crate::orders::woocommerce::Settings),
+    /// A Shopify shop's GraphQL Admin API.
+    Shopify(crate::orders::shopify::Settings),
+}
+
+impl OrdersSource {
+    /// The short order numbers this backend's shops use, counted only in context (see
+    /// `entities`): WooCommerce numbers from 1, Shopify names from #1001.
+    pub fn short_order_formats(&self) -> Vec<String> {
+        match self {
+            OrdersSource::WooCommerce(_) => {
+                vec![crate::orders::woocommerce::SHORT_ORDER_FORMAT.to_owned()]
+            }
+            OrdersSource::Shopify(_) => vec![crate::orders::shopify::SHORT_ORDER_FORMAT.to_owned()],
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -473,7 +501,7 @@ impl Config {
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
         }
-        let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source);
+        let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source.clone());
         c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,
             Some("memory") => OrdersSource::Memory,
@@ -488,8 +516,11 @@ impl Config {
                 },
                 timeout_ms: orders.timeout_ms.unwrap_or(3_000),
             },
+            Some("woocommerce") => platforms::woocommerce(orders, &env)?,
+            Some("shopify") => platforms::shopify(orders, &env)?,
             Some(other) => {
-                let msg = format!("`{other}` is not one of sqlite, http, memory");
+                let msg =
+                    format!("`{other}` is not one of sqlite, http, memory, woocommerce, shopify");
                 return Err(source
                     .as_ref()
                     .map_or(msg.clone(), |s| s.error(file, "orders.source", &msg)));
@@ -512,6 +543,7 @@ impl Config {
         crate::pack::Options {
             default_lang: self.default_lang,
             shop: self.shop.clone(),
+            short_order_formats: self.orders.short_order_formats(),
         }
     }
 

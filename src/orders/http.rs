@@ -8,17 +8,14 @@
 //! `POST {base}/orders/{id}/address` with `{"address": "..."}`. Every request carries
 //! `Authorization: Bearer {token}` when a token is configured.
 
+use super::transport::{Resilience, Transport, join, secret_header};
 use super::{BackendError, BoxFuture, Contact, Order, OrderBackend, ReturnCreated, newest_first};
-use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Client, Method, StatusCode, Url};
+use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
-
-/// The pause before the n-th retry is n times this: short, since a customer is waiting.
-const BACKOFF: Duration = Duration::from_millis(100);
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct HttpOrdersConfig {
@@ -66,11 +63,8 @@ impl fmt::Debug for HttpOrdersConfig {
 
 #[derive(Debug)]
 pub struct HttpOrders {
-    client: Client,
     base: Url,
-    timeout: Duration,
-    retries: u32,
-    breaker: Breaker,
+    transport: Transport,
 }
 
 impl HttpOrders {
@@ -85,124 +79,47 @@ impl HttpOrders {
                 ))
             })?;
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(token) = &config.token {
-            let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
-                BackendError("shop API token has characters not allowed in a header".into())
-            })?;
-            // Keeps the value out of the header map's Debug output.
-            value.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, value);
+            let (name, value) = secret_header(
+                header::AUTHORIZATION,
+                &format!("Bearer {token}"),
+                "shop API token",
+            )?;
+            headers.insert(name, value);
         }
-        let client = Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("destek/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .build()
-            .map_err(|e| BackendError(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpOrders {
-            client,
-            base,
+        let resilience = Resilience {
             timeout: config.timeout,
             retries: config.retries,
-            breaker: Breaker::new(config.breaker_threshold, config.breaker_cooldown),
+            breaker_threshold: config.breaker_threshold,
+            breaker_cooldown: config.breaker_cooldown,
+        };
+        Ok(HttpOrders {
+            base,
+            transport: Transport::new("shop API", resilience, headers)?,
         })
     }
 
     /// `{base}/orders/{order_id}[/{action}]`, the id percent-encoded as one path segment.
     fn url(&self, order_id: &str, action: Option<&str>) -> Result<Url, BackendError> {
-        // The url crate drops `.` and `..` segments, and an empty one would name the list.
-        if matches!(order_id, "" | "." | "..") {
-            return Err(BackendError(format!(
-                "order id {order_id:?} cannot be put in a URL"
-            )));
-        }
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| BackendError("shop API base_url cannot take a path".into()))?
-            .pop_if_empty()
-            .push("orders")
-            .push(order_id)
-            .extend(action);
-        Ok(url)
+        let mut segments = vec!["orders", order_id];
+        segments.extend(action);
+        join(&self.base, &segments)
+            .map_err(|_| BackendError(format!("order id {order_id:?} cannot be put in a URL")))
     }
 
-    /// Sends one call through the breaker, retrying a GET, and returns any answer below
-    /// 500. Only failing to get an answer (transport, timeout, 5xx, 429) counts against
-    /// the breaker: a 4xx or a malformed body is an error, but the server is up.
+    /// One call; a GET is retried, a change never is.
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Value>,
     ) -> Result<(StatusCode, Vec<u8>), BackendError> {
-        let what = format!("{method} {}", url.path());
-        self.breaker.allow()?;
-        let retries = if method == Method::GET {
-            self.retries
-        } else {
-            0
-        };
-        let mut attempt = 0;
-        let result = loop {
-            let result = self
-                .attempt(method.clone(), url.clone(), body.as_ref())
-                .await;
-            let transient = match &result {
-                Ok((status, _)) => status.is_server_error(),
-                Err(e) => e.is_connect() || e.is_timeout(),
-            };
-            if !transient || attempt >= retries {
-                break result;
-            }
-            attempt += 1;
-            tokio::time::sleep(BACKOFF * attempt).await;
-        };
-        match result {
-            Ok((status, _))
-                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
-            {
-                self.breaker.failure();
-                Err(BackendError(format!("shop API {what}: answered {status}")))
-            }
-            Ok(answer) => {
-                self.breaker.success();
-                Ok(answer)
-            }
-            Err(e) => {
-                self.breaker.failure();
-                Err(BackendError(format!(
-                    "shop API {what}: {}",
-                    self.describe(&e)
-                )))
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, Vec<u8>), reqwest::Error> {
-        let mut request = self.client.request(method, url);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        Ok((status, response.bytes().await?.to_vec()))
-    }
-
-    fn describe(&self, e: &reqwest::Error) -> String {
-        if e.is_timeout() {
-            format!("no answer within {:?}", self.timeout)
-        } else if e.is_connect() {
-            "cannot connect".into()
-        } else {
-            e.to_string()
-        }
+        let repeatable = method == Method::GET;
+        let answer = self
+            .transport
+            .send(method, url, body.as_ref(), repeatable)
+            .await?;
+        Ok((answer.status, answer.body))
     }
 
     /// A POST that expects a 2xx answer.
@@ -272,11 +189,7 @@ impl OrderBackend for HttpOrders {
         contact: Contact,
     ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
         Box::pin(async move {
-            let mut url = self.base.clone();
-            url.path_segments_mut()
-                .map_err(|()| BackendError("shop API base_url cannot take a path".into()))?
-                .pop_if_empty()
-                .push("orders");
+            let mut url = join(&self.base, &["orders"])?;
             match &contact {
                 Contact::Email(e) => url.query_pairs_mut().append_pair("email", e),
                 Contact::Phone(p) => url.query_pairs_mut().append_pair("phone", p),
@@ -312,82 +225,6 @@ impl OrderBackend for HttpOrders {
     }
 }
 
-/// A circuit breaker counting consecutive failed calls. Monotonic time (`Instant`), so a
-/// wall-clock jump can neither hold it open nor close it early.
-#[derive(Debug)]
-struct Breaker {
-    threshold: u32,
-    cooldown: Duration,
-    // A std Mutex: held only to read or flip the state, never across an await.
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum State {
-    Closed {
-        failures: u32,
-    },
-    /// Failing fast until `until`.
-    Open {
-        until: Instant,
-    },
-    /// One trial call is under way. Should it never report (its future dropped), another
-    /// trial is let through a cooldown after this one started.
-    HalfOpen {
-        trial_started: Instant,
-    },
-}
-
-impl Breaker {
-    fn new(threshold: u32, cooldown: Duration) -> Self {
-        Breaker {
-            threshold: threshold.max(1),
-            cooldown,
-            state: Mutex::new(State::Closed { failures: 0 }),
-        }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        // The state is a plain value, always whole: a poisoned lock is still good.
-        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Whether a call may go out now.
-    fn allow(&self) -> Result<(), BackendError> {
-        let now = Instant::now();
-        self.with(|state| match *state {
-            State::Closed { .. } => Ok(()),
-            State::Open { until } if now < until => Err(()),
-            State::HalfOpen { trial_started } if now < trial_started + self.cooldown => Err(()),
-            State::Open { .. } | State::HalfOpen { .. } => {
-                *state = State::HalfOpen { trial_started: now };
-                Ok(())
-            }
-        })
-        .map_err(|()| BackendError("shop API circuit open after repeated failures".into()))
-    }
-
-    fn success(&self) {
-        self.with(|state| *state = State::Closed { failures: 0 });
-    }
-
-    fn failure(&self) {
-        let now = Instant::now();
-        self.with(|state| {
-            *state = match *state {
-                State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
-                    failures: failures + 1,
-                },
-                State::Closed { .. } | State::HalfOpen { .. } => State::Open {
-                    until: now + self.cooldown,
-                },
-                // A call let through before the circuit opened: the cooldown stands.
-                open @ State::Open { .. } => open,
-            }
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,19 +255,5 @@ mod tests {
         assert!(!format!("{config:?}").contains("s3cret"));
         let orders = HttpOrders::new(config);
         assert!(!format!("{orders:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn breaker_opens_after_threshold_and_half_opens_after_cooldown() {
-        let breaker = Breaker::new(2, Duration::from_millis(20));
-        breaker.failure();
-        assert!(breaker.allow().is_ok());
-        breaker.failure();
-        assert!(breaker.allow().is_err());
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(breaker.allow().is_ok(), "the trial call");
-        assert!(breaker.allow().is_err(), "only one trial at a time");
-        breaker.success();
-        assert!(breaker.allow().is_ok());
     }
 }

@@ -3,10 +3,15 @@
 //!
 //! Nothing here decides what a customer may see: verification lives in the dialogue.
 
+mod breaker;
 mod csv;
 pub mod http;
+pub mod ping;
+pub mod shopify;
 pub mod sqlite;
 pub mod texted_codes;
+pub mod transport;
+pub mod woocommerce;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};

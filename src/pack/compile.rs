@@ -49,6 +49,9 @@ pub struct Options {
     /// The reply language when nothing else decides it.
     pub default_lang: Lang,
     pub shop: Shop,
+    /// Short order-number formats the order backend brings (WooCommerce `5522`, Shopify
+    /// `#1001`), used unless the pack sets `entities.order_number.short_formats`.
+    pub short_order_formats: Vec<String>,
 }
 
 /// Most YAML nodes (and parser events) one pack file may hold: a file of 10,000 intents with
@@ -142,7 +145,7 @@ impl<'p> Compiler<'_, 'p> {
             tuning.threshold,
             self.d,
         );
-        let entities = self.entities()?;
+        let entities = self.entities(options)?;
 
         spec.priorities = intents.iter().map(|i: &Intent| i.priority).collect();
         let matcher = match Matcher::new(spec, tuning) {
@@ -756,9 +759,11 @@ impl<'p> Compiler<'_, 'p> {
         }
     }
 
-    fn entities(&mut self) -> Option<EntityExtractor> {
+    fn entities(&mut self, options: &Options) -> Option<EntityExtractor> {
         let mut rules = EntityRules::default();
         let mut format_at: Vec<(&str, Location)> = Vec::new();
+        let mut short_at: Vec<(&str, Location)> = Vec::new();
+        let mut short_from_pack = None;
         let mut seen: Option<&str> = None;
         for p in self.parsed {
             let Some(e) = &p.file.entities else { continue };
@@ -776,6 +781,10 @@ impl<'p> Compiler<'_, 'p> {
                 rules.order_formats.push(f.value.clone());
                 format_at.push((p.path, f.referenced));
             }
+            if let Some(short) = &o.short_formats {
+                short_from_pack = Some(short.iter().map(|f| f.value.clone()).collect());
+                short_at = short.iter().map(|f| (p.path, f.referenced)).collect();
+            }
             rules.not_order_before = o.not_before.iter().map(|w| fold(&w.value)).collect();
             rules.not_order_after = o.not_after.iter().map(|w| fold(&w.value)).collect();
         }
@@ -785,6 +794,13 @@ impl<'p> Compiler<'_, 'p> {
                 .map(|s| (*s).to_owned())
                 .collect();
         }
+        rules.short_order_formats =
+            short_from_pack.unwrap_or_else(|| options.short_order_formats.clone());
+        // A bad short format is reported after the order formats.
+        while format_at.len() < rules.order_formats.len() {
+            format_at.push(("<pack>", Location::UNKNOWN));
+        }
+        format_at.extend(short_at);
         match EntityExtractor::new(&rules) {
             Ok(x) => Some(x),
             Err((i, e)) => {

@@ -246,6 +246,9 @@ pub struct OrderNumber {
     pub not_before: Vec<S<String>>,
     #[serde(default)]
     pub not_after: Vec<S<String>>,
+    /// Short order numbers that count only in context; unset: the order backend's.
+    #[serde(default)]
+    pub short_formats: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -52,6 +52,18 @@ pub fn with_agent() -> WebSettings {
 
 /// Starts a server on the current (multi-threaded) runtime.
 pub async fn start(name: &str, rate: RateConfig, settings: WebSettings) -> Server {
+    let orders = Arc::new(InMemoryOrders::demo(today_utc()));
+    start_with(name, bot(), orders, rate, settings).await
+}
+
+/// Starts a server with this bot and order backend.
+pub async fn start_with(
+    name: &str,
+    bot: Bot,
+    orders: Arc<dyn destek::orders::OrderBackend>,
+    rate: RateConfig,
+    settings: WebSettings,
+) -> Server {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -61,13 +73,7 @@ pub async fn start(name: &str, rate: RateConfig, settings: WebSettings) -> Serve
         std::process::id()
     ));
     let store = SqliteStore::open(&db).expect("store");
-    let state = AppState::new(
-        bot(),
-        store,
-        Arc::new(InMemoryOrders::demo(today_utc())),
-        RateLimits::new(rate),
-        settings,
-    );
+    let state = AppState::new(bot, store, orders, RateLimits::new(rate), settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
