@@ -89,6 +89,9 @@ pub struct Conversation {
     /// the summary of a handoff asked for afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_request: Option<String>,
+    /// The agent (account name) who has claimed the current handoff in the inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_agent: Option<String>,
 }
 
 /// Where a conversation is inside a flow.

@@ -9,6 +9,7 @@
 //! cleanly; after an error or a cancelled future it is dropped, which ends its session:
 //! no half-done transaction and no advisory lock can outlive its owner.
 
+mod agents;
 mod migrate;
 mod pool;
 
@@ -210,7 +211,8 @@ impl PgStore {
             state,
             outbox,
         } = change;
-        let state = state.as_ref().map(state_json).transpose()?;
+        let conv = state;
+        let state = conv.as_ref().map(state_json).transpose()?;
         let mut rows = Vec::with_capacity(messages.len());
         for m in messages {
             let buttons = if m.buttons.is_empty() {
@@ -243,6 +245,9 @@ impl PgStore {
             if n == 0 {
                 return Err(StoreError::Db(format!("no conversation {id}")));
             }
+        }
+        if let Some(conv) = &conv {
+            agents::sync_handoff(&tx, id, conv).await?;
         }
         let now_ms = super::now_ms();
         for e in &outbox {
@@ -536,6 +541,10 @@ impl Store for PgStore {
             lease.release();
             Ok(())
         })
+    }
+
+    fn inbox(&self) -> &dyn crate::store::agents::AgentStore {
+        self
     }
 }
 
