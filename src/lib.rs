@@ -20,6 +20,7 @@
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
 
+pub mod agents;
 pub mod bot;
 pub mod cli;
 pub mod config;

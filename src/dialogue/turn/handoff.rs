@@ -17,6 +17,14 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn handoff(&mut self, reason: &str, say: Option<&str>) {
+        if self.conv.handoff.is_some() {
+            // Already waiting for a person (a request answered meanwhile led here): the
+            // open handoff stands, and the customer hears that it does.
+            self.say_waiting();
+            self.conv.flow = None;
+            self.conv.fallbacks = 0;
+            return;
+        }
         let intent = self
             .conv
             .flow
@@ -94,6 +102,11 @@ impl<'a> Turn<'a> {
         match self.availability {
             Some(Availability::Open { .. }) => self.say("handoff_wait"),
             Some(Availability::Closed { .. }) => self.say("handoff_closed"),
+            Some(Availability::Away) => {
+                if self.bot.templates.contains_key("handoff_away") {
+                    self.say("handoff_away");
+                }
+            }
             None => {}
         }
         self.conv.flow = None;
@@ -101,6 +114,53 @@ impl<'a> Turn<'a> {
         self.conv.fallbacks = 0;
         self.conv.handoff = Some(h.clone());
         self.out.handoff = Some(h);
+    }
+}
+
+impl Turn<'_> {
+    /// What a customer waiting for a person hears: when someone will answer, honestly.
+    pub(super) fn say_waiting(&mut self) {
+        let has = |id: &str| self.bot.templates.contains_key(id);
+        match self.availability {
+            // Outside business hours "shortly" would be wrong: when people are back.
+            Some(Availability::Closed { .. }) if has("handoff_waiting_closed") => {
+                self.say("handoff_waiting_closed")
+            }
+            // Nobody can read it right now: no promise of "shortly" either.
+            Some(Availability::Away) if has("handoff_waiting_away") => {
+                self.say("handoff_waiting_away")
+            }
+            _ => self.say("handoff_waiting"),
+        }
+    }
+
+    /// Whether the bot answers this message itself while the customer waits for a person:
+    /// a flow started meanwhile, or a routine request — an answer, or a flow that only
+    /// looks things up (no action, no handoff, no closing `say`), never small talk.
+    pub(super) fn routine_while_waiting(&self) -> bool {
+        if self.conv.flow.is_some() {
+            return true;
+        }
+        let crate::matcher::Decision::Intent(i) = self.decision() else {
+            return false;
+        };
+        let intent = &self.bot.intents[i];
+        if intent.priority < 0 {
+            return false;
+        }
+        match &intent.route {
+            crate::bot::Route::Answer(_) => true,
+            crate::bot::Route::Flow(f) => self.bot.flows[*f].steps.iter().all(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Ask { .. }
+                        | StepKind::Verify { .. }
+                        | StepKind::Lookup { .. }
+                        | StepKind::Branch { .. }
+                )
+            }),
+            crate::bot::Route::Handoff { .. } => false,
+        }
     }
 }
 
