@@ -2,7 +2,7 @@
 //! the event the team receives and what the customer is told.
 
 use super::Turn;
-use crate::bot::{Flow, StepKind};
+use crate::bot::{Flow, Route, StepKind};
 use crate::dialogue::{Availability, Handoff, Request};
 
 impl<'a> Turn<'a> {
@@ -135,34 +135,38 @@ impl Turn<'_> {
     }
 
     /// Whether the bot answers this message itself while the customer waits for a person:
-    /// a flow started meanwhile, or a routine request — an answer, or a flow that only
-    /// looks things up (no action, no handoff, no closing `say`), never small talk.
+    /// a flow started meanwhile, or a short routine question — a status look-up, i.e. a
+    /// flow that branches on what the order says and neither acts nor hands off ("where is
+    /// my order", "where is my refund"). A longer message tells the person a story, and a
+    /// general question ("how long will that take?") is usually about the wait: both are
+    /// kept for the person.
     pub(super) fn routine_while_waiting(&self) -> bool {
         if self.conv.flow.is_some() {
             return true;
         }
+        let short = self
+            .message
+            .as_ref()
+            .is_none_or(|m| m.text.split_whitespace().count() <= ROUTINE_WORDS);
         let crate::matcher::Decision::Intent(i) = self.decision() else {
             return false;
         };
-        let intent = &self.bot.intents[i];
-        if intent.priority < 0 {
+        let Route::Flow(f) = &self.bot.intents[i].route else {
             return false;
-        }
-        match &intent.route {
-            crate::bot::Route::Answer(_) => true,
-            crate::bot::Route::Flow(f) => self.bot.flows[*f].steps.iter().all(|s| {
-                matches!(
-                    s.kind,
-                    StepKind::Ask { .. }
-                        | StepKind::Verify { .. }
-                        | StepKind::Lookup { .. }
-                        | StepKind::Branch { .. }
-                )
-            }),
-            crate::bot::Route::Handoff { .. } => false,
-        }
+        };
+        let steps = &self.bot.flows[*f].steps;
+        let acts = steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Action { .. } | StepKind::Handoff { .. }));
+        let reports = steps.iter().any(
+            |s| matches!(&s.kind, StepKind::Branch { var, .. } if var.starts_with("order.")),
+        );
+        short && reports && !acts
     }
 }
+
+/// A message of more words than this, while waiting for a person, is for the person.
+const ROUTINE_WORDS: usize = 8;
 
 /// The customer's words on one line, at most 140 characters.
 fn clip(text: &str) -> String {
