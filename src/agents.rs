@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::store::agents::Agent;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use clap::Subcommand;
 use std::process::ExitCode;
 
@@ -41,8 +41,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 /// Whether `password` is the one `hash` was made from (constant time in the crate).
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A hash no password matches, verified against when the account does not exist, so a

@@ -37,7 +37,12 @@ async fn add_agent(s: &Server, name: &str, display: &str) {
 }
 
 /// Signs in; returns the `Cookie` header value and the `Set-Cookie` line.
-async fn sign_in(s: &Server, name: &str, password: &str, ip: Option<&str>) -> (u16, String, String) {
+async fn sign_in(
+    s: &Server,
+    name: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> (u16, String, String) {
     let mut req = s
         .http
         .post(format!("{}/api/v1/agent/session", s.base))
@@ -58,7 +63,13 @@ async fn sign_in(s: &Server, name: &str, password: &str, ip: Option<&str>) -> (u
 }
 
 /// A request as the inbox page makes it: the cookie and the CSRF header.
-async fn inbox(s: &Server, method: &str, path: &str, cookie: &str, body: Option<Value>) -> (u16, Value) {
+async fn inbox(
+    s: &Server,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let url = format!("{}{path}", s.base);
     let mut req = match method {
         "GET" => s.http.get(url),
@@ -107,7 +118,10 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     assert_eq!(status, 401);
     let (status, ayse, set) = sign_in(&s, "ayse", PASSWORD, None).await;
     assert_eq!(status, 200);
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     assert!(!set.contains("Secure"), "plain http: {set}");
     let (_, bora, _) = sign_in(&s, "bora", PASSWORD, None).await;
     let _online = go_online(&s, &ayse).await;
@@ -123,8 +137,20 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     let h = &list["handoffs"][0];
     let handoff_id = h["handoff_id"].as_str().expect("handoff id").to_owned();
     assert_eq!(h["conversation_id"], id.as_str());
-    assert_eq!((h["status"].as_str(), h["lang"].as_str()), (Some("waiting"), Some("en")));
-    for field in ["channel", "reason", "intent", "order_id", "summary", "agent", "created_at", "waiting_seconds"] {
+    assert_eq!(
+        (h["status"].as_str(), h["lang"].as_str()),
+        (Some("waiting"), Some("en"))
+    );
+    for field in [
+        "channel",
+        "reason",
+        "intent",
+        "order_id",
+        "summary",
+        "agent",
+        "created_at",
+        "waiting_seconds",
+    ] {
         assert!(h.get(field).is_some(), "{field} missing: {h}");
     }
 
@@ -156,7 +182,14 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     assert_eq!(status, 200, "{v}");
     let (status, v) = inbox(&s, "POST", &claim, &bora, Some(json!({}))).await;
     assert_eq!((status, v["error"].as_str()), (409, Some("claimed")), "{v}");
-    let (status, v) = inbox(&s, "POST", &format!("/api/v1/handoffs/{handoff_id}/messages"), &bora, Some(json!({"text": "me too"}))).await;
+    let (status, v) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{handoff_id}/messages"),
+        &bora,
+        Some(json!({"text": "me too"})),
+    )
+    .await;
     assert_eq!(status, 409, "bora may not answer ayse's customer: {v}");
 
     let (_, mine) = inbox(&s, "GET", "/api/v1/handoffs?status=mine", &ayse, None).await;
@@ -175,21 +208,42 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     assert_eq!((status, v["agent"].as_str()), (200, Some("Ayşe K.")), "{v}");
 
     // The conversation view: transcript with the agent's name, the context.
-    let (status, one) = inbox(&s, "GET", &format!("/api/v1/handoffs/{handoff_id}"), &ayse, None).await;
+    let (status, one) = inbox(
+        &s,
+        "GET",
+        &format!("/api/v1/handoffs/{handoff_id}"),
+        &ayse,
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(one["status"], "assigned");
     assert_eq!(one["agent"], "ayse");
     let transcript = one["transcript"].as_array().expect("transcript");
     let last = transcript.last().expect("a message");
-    assert_eq!((last["from"].as_str(), last["agent"].as_str()), (Some("agent"), Some("Ayşe K.")));
-    assert!(transcript.iter().any(|m| m["text"] == "I want to talk to a real person"));
+    assert_eq!(
+        (last["from"].as_str(), last["agent"].as_str()),
+        (Some("agent"), Some("Ayşe K."))
+    );
+    assert!(
+        transcript
+            .iter()
+            .any(|m| m["text"] == "I want to talk to a real person")
+    );
     assert!(one["context"].get("verify_failures").is_some());
 
     // Once the agent has answered the bot stays silent.
     let (_, v) = s.say(&id, &token, "thanks, waiting").await;
     assert_eq!(reply_text(&v), "");
 
-    let (status, _) = inbox(&s, "POST", &format!("/api/v1/handoffs/{handoff_id}/resolve"), &ayse, Some(json!({}))).await;
+    let (status, _) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{handoff_id}/resolve"),
+        &ayse,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, v) = s.say(&id, &token, "5").await;
     assert!(!reply_text(&v).is_empty());
@@ -198,9 +252,18 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     assert_eq!(resolved["handoffs"][0]["agent"], "ayse");
 
     let m = metrics(&s).await;
-    assert!(m.contains("destek_handoffs_resolved_total{agent=\"ayse\"} 1"), "{m}");
-    assert!(m.contains("destek_agent_rating_sum{agent=\"ayse\"} 5"), "{m}");
-    assert!(m.contains("destek_handoff_first_reply_seconds_count 1"), "{m}");
+    assert!(
+        m.contains("destek_handoffs_resolved_total{agent=\"ayse\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("destek_agent_rating_sum{agent=\"ayse\"} 5"),
+        "{m}"
+    );
+    assert!(
+        m.contains("destek_handoff_first_reply_seconds_count 1"),
+        "{m}"
+    );
     assert!(m.contains("destek_handoffs_waiting 0"), "{m}");
 
     // The same customer asks again: offered to ayse, who helped last and is online.
@@ -210,19 +273,60 @@ async fn an_agent_signs_in_claims_answers_and_resolves() {
     assert_eq!(mine["handoffs"].as_array().map(Vec::len), Some(1), "{mine}");
 
     // Transfer to bora, who may then hand it back to the bot.
-    let second = mine["handoffs"][0]["handoff_id"].as_str().expect("id").to_owned();
-    let (status, v) = inbox(&s, "POST", &format!("/api/v1/handoffs/{second}/transfer"), &ayse, Some(json!({"agent": "nobody-here"}))).await;
+    let second = mine["handoffs"][0]["handoff_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, v) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{second}/transfer"),
+        &ayse,
+        Some(json!({"agent": "nobody-here"})),
+    )
+    .await;
     assert_eq!(status, 404, "{v}");
-    let (status, _) = inbox(&s, "POST", &format!("/api/v1/handoffs/{second}/transfer"), &ayse, Some(json!({"agent": "bora"}))).await;
+    let (status, _) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{second}/transfer"),
+        &ayse,
+        Some(json!({"agent": "bora"})),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, _) = inbox(&s, "POST", &format!("/api/v1/handoffs/{second}/release"), &ayse, Some(json!({}))).await;
+    let (status, _) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{second}/release"),
+        &ayse,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(status, 409, "no longer ayse's");
-    let (status, v) = inbox(&s, "POST", &format!("/api/v1/handoffs/{second}/release"), &bora, Some(json!({}))).await;
+    let (status, v) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{second}/release"),
+        &bora,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     let (_, v) = s.say(&id, &token, "where is my order").await;
     assert_eq!(v["handoff"], false);
-    assert!(reply_text(&v).contains("order number"), "the bot answers again: {v}");
-    let (status, _) = inbox(&s, "POST", &format!("/api/v1/handoffs/{second}/release"), &bora, Some(json!({}))).await;
+    assert!(
+        reply_text(&v).contains("order number"),
+        "the bot answers again: {v}"
+    );
+    let (status, _) = inbox(
+        &s,
+        "POST",
+        &format!("/api/v1/handoffs/{second}/release"),
+        &bora,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(status, 409, "already handed back");
 
     // Signed out, the cookie opens nothing.
@@ -251,7 +355,9 @@ async fn nobody_is_promised_when_nobody_is_in_and_routine_questions_get_answers(
     assert!(text.contains("Nobody from our team is online"), "{text}");
 
     // While waiting, a message for the person is kept, without a promise of "shortly"…
-    let (_, v) = s.say(&id, &token, "the box was open when it came, I'm upset").await;
+    let (_, v) = s
+        .say(&id, &token, "the box was open when it came, I'm upset")
+        .await;
     let text = reply_text(&v);
     assert!(text.contains("nobody is online right now"), "{text}");
     // …and a routine question is still answered by the bot.
@@ -268,7 +374,9 @@ async fn nobody_is_promised_when_nobody_is_in_and_routine_questions_get_answers(
     // With the inbox open, the next customer hears someone is there.
     let online = go_online(&s, &ayse).await;
     let (id2, token2) = s.conversation().await;
-    let (_, v) = s.say(&id2, &token2, "I want to talk to a real person").await;
+    let (_, v) = s
+        .say(&id2, &token2, "I want to talk to a real person")
+        .await;
     assert!(reply_text(&v).contains("online now"), "{v}");
     let m = metrics(&s).await;
     assert!(m.contains("destek_agents_online 1"), "{m}");
@@ -279,7 +387,9 @@ async fn nobody_is_promised_when_nobody_is_in_and_routine_questions_get_answers(
     let mut away = false;
     for _ in 0..100 {
         let (id3, token3) = s.conversation().await;
-        let (_, v) = s.say(&id3, &token3, "I want to talk to a real person").await;
+        let (_, v) = s
+            .say(&id3, &token3, "I want to talk to a real person")
+            .await;
         if reply_text(&v).contains("Nobody from our team is online") {
             away = true;
             break;
@@ -297,19 +407,42 @@ async fn the_team_token_still_answers_for_integrations() {
     assert_eq!(v["handoff"], true);
     let (status, list) = s.get("/api/v1/handoffs?status=open", Some(AGENT)).await;
     assert_eq!(status, 200);
-    let handoff_id = list["handoffs"][0]["handoff_id"].as_str().expect("id").to_owned();
+    let handoff_id = list["handoffs"][0]["handoff_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let (status, _) = s.get("/api/v1/handoffs", Some("wrong")).await;
     assert_eq!(status, 401);
     let (status, _) = s.get("/api/v1/handoffs", None).await;
     assert_eq!(status, 401);
-    let (status, v) = s.post(&format!("/api/v1/handoffs/{handoff_id}/claim"), Some(AGENT), json!({})).await;
+    let (status, v) = s
+        .post(
+            &format!("/api/v1/handoffs/{handoff_id}/claim"),
+            Some(AGENT),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 400, "the team token names its agent: {v}");
-    let (status, _) = s.post(&format!("/api/v1/handoffs/{handoff_id}/claim"), Some(AGENT), json!({"agent": "helpdesk"})).await;
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/handoffs/{handoff_id}/claim"),
+            Some(AGENT),
+            json!({"agent": "helpdesk"}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(s.agent_says(&handoff_id, "Hi from the helpdesk").await, 200);
-    let (status, one) = s.get(&format!("/api/v1/handoffs/{handoff_id}"), Some(AGENT)).await;
+    let (status, one) = s
+        .get(&format!("/api/v1/handoffs/{handoff_id}"), Some(AGENT))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(one["transcript"].as_array().and_then(|t| t.last()).map(|m| m["agent"].clone()), Some(json!("Ayşe")));
+    assert_eq!(
+        one["transcript"]
+            .as_array()
+            .and_then(|t| t.last())
+            .map(|m| m["agent"].clone()),
+        Some(json!("Ayşe"))
+    );
     let (status, v) = s.get("/api/v1/handoffs?status=sideways", Some(AGENT)).await;
     assert_eq!((status, v["error"].as_str()), (400, Some("bad_request")));
     assert_eq!(s.resolve(&handoff_id).await, 200);
@@ -354,7 +487,12 @@ async fn failed_sign_ins_slow_the_guesser_not_the_agent() {
         .send()
         .await
         .expect("login");
-    let set = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let set = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     assert!(set.contains("; Secure"), "{set}");
 }
 
@@ -362,14 +500,31 @@ async fn failed_sign_ins_slow_the_guesser_not_the_agent() {
 async fn the_inbox_page_and_quick_replies_are_served() {
     let s = start("inbox-page", unlimited(), WebSettings::default()).await;
     add_agent(&s, "ayse", "Ayşe").await;
-    let page = s.http.get(format!("{}/agent", s.base)).send().await.expect("page");
+    let page = s
+        .http
+        .get(format!("{}/agent", s.base))
+        .send()
+        .await
+        .expect("page");
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap_or_default().contains("/agent.js"));
     let (_, cookie, _) = sign_in(&s, "ayse", PASSWORD, None).await;
     for (lang, word) in [("tr", "Merhaba"), ("fa", "سلام"), ("en", "Hello")] {
-        let (status, v) = inbox(&s, "GET", &format!("/api/v1/agent/replies?lang={lang}"), &cookie, None).await;
+        let (status, v) = inbox(
+            &s,
+            "GET",
+            &format!("/api/v1/agent/replies?lang={lang}"),
+            &cookie,
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
-        assert!(v["replies"].as_array().is_some_and(|r| r.iter().any(|q| q["text"].as_str().unwrap_or_default().contains(word))), "{v}");
+        assert!(
+            v["replies"].as_array().is_some_and(|r| r
+                .iter()
+                .any(|q| q["text"].as_str().unwrap_or_default().contains(word))),
+            "{v}"
+        );
     }
     let (status, _) = inbox(&s, "GET", "/api/v1/agent/replies?lang=xx", &cookie, None).await;
     assert_eq!(status, 400);

@@ -145,7 +145,6 @@
     unseen = 0;
     document.title = baseTitle;
   }
-  document.addEventListener('visibilitychange', function () { if (!document.hidden) seenAll(); });
   document.addEventListener('click', seenAll);
 
   /* ---- the queue ---- */

@@ -151,8 +151,7 @@ pub trait AgentStore: Send + Sync {
     fn session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, Result<Option<Agent>, StoreError>>;
     fn end_session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Records a sign of life from an agent's open inbox (0 to say it closed).
-    fn touch_agent<'a>(&'a self, name: &'a str, at: i64)
-    -> BoxFuture<'a, Result<(), StoreError>>;
+    fn touch_agent<'a>(&'a self, name: &'a str, at: i64) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Agents with a sign of life at or after `since` (ms).
     fn agents_seen_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
     fn handoffs(
@@ -160,8 +159,7 @@ pub trait AgentStore: Send + Sync {
         filter: Filter,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<HandoffRow>, StoreError>>;
-    fn handoff<'a>(&'a self, id: &'a str)
-    -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>>;
+    fn handoff<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>>;
     /// The latest closed handoff about this order that an agent had.
     fn last_agent_for_order<'a>(
         &'a self,

@@ -96,16 +96,28 @@ fn same_origin_write(headers: &HeaderMap) -> bool {
 }
 
 /// The agent of the request's session cookie, if any (reads only).
-pub async fn session_agent(state: &AppState, headers: &HeaderMap) -> Result<Option<Agent>, ApiError> {
+pub async fn session_agent(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Agent>, ApiError> {
     let Some(token) = cookie_token(headers) else {
         return Ok(None);
     };
-    Ok(state.shared().store.inbox().session(auth::hash(token)).await?)
+    Ok(state
+        .shared()
+        .store
+        .inbox()
+        .session(auth::hash(token))
+        .await?)
 }
 
 /// Authenticates an agent endpoint: the team token, or a session (for `write`s, with the
 /// CSRF checks).
-pub async fn authorize(state: &AppState, headers: &HeaderMap, write: bool) -> Result<Who, ApiError> {
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    write: bool,
+) -> Result<Who, ApiError> {
     let team = state.shared().settings.agent_token.as_deref();
     if let Some(presented) = auth::bearer(headers) {
         if team.is_none() {
@@ -132,7 +144,9 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, write: bool) -> Re
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf",
-            format!("a write from the inbox must carry the {CSRF_HEADER} header and come from this site"),
+            format!(
+                "a write from the inbox must carry the {CSRF_HEADER} header and come from this site"
+            ),
         ));
     }
     Ok(Who::Agent(agent))
@@ -172,7 +186,12 @@ async fn login_wait(state: &AppState, keys: &[String]) -> Result<Option<Duration
     let failures = store.verify_failures(keys, now - window).await?;
     let waits = [LOGIN_PER_ACCOUNT, LOGIN_PER_IP]
         .iter()
-        .zip(failures.iter().copied().chain(std::iter::repeat(Failures::default())))
+        .zip(
+            failures
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(Failures::default())),
+        )
         .filter_map(|(p, f)| p.remaining(f, now))
         .max();
     Ok(waits)

@@ -275,9 +275,7 @@ pub(super) async fn agent_message(
         )
         .await?;
     drop(held);
-    if first_reply
-        && let Ok(Some(row)) = shared.store.inbox().handoff(&handoff_id).await
-    {
+    if first_reply && let Ok(Some(row)) = shared.store.inbox().handoff(&handoff_id).await {
         shared
             .inbox
             .metrics

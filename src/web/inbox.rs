@@ -183,7 +183,7 @@ pub(super) async fn show(
         "order_status": c.order_status,
         "verify_failures": c.verify_failures,
         "summary": row.summary,
-        "previous_agent": c.helped_by.clone().or_else(|| c.last_agent.clone()),
+        "previous_agent": c.helped_by,
         "current": c.handoff.as_ref().is_some_and(|h| h.id == row.handoff_id),
     });
     Ok(Json(v))
@@ -249,7 +249,11 @@ fn body_or_default<T: Default>(body: Result<Json<T>, JsonRejection>) -> Result<T
     }
 }
 
-async fn save_state(state: &AppState, stored: &Stored, messages: Vec<Message>) -> Result<(), ApiError> {
+async fn save_state(
+    state: &AppState,
+    stored: &Stored,
+    messages: Vec<Message>,
+) -> Result<(), ApiError> {
     state
         .shared()
         .store

@@ -154,7 +154,10 @@ pub(super) async fn events(
         |(mut rx, mut beat, presence, first)| async move {
             if first {
                 let hello = Event::default().event("ready").data("{}");
-                return Some((Ok::<_, std::convert::Infallible>(hello), (rx, beat, presence, false)));
+                return Some((
+                    Ok::<_, std::convert::Infallible>(hello),
+                    (rx, beat, presence, false),
+                ));
             }
             loop {
                 tokio::select! {

@@ -62,16 +62,39 @@ impl InboxMetrics {
 
     /// The text-format lines; `waiting`/`assigned` are the queue now, `online` the agents
     /// with their inbox open.
-    pub fn render(&self, waiting: Option<usize>, assigned: Option<usize>, online: Option<usize>) -> String {
+    pub fn render(
+        &self,
+        waiting: Option<usize>,
+        assigned: Option<usize>,
+        online: Option<usize>,
+    ) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: Option<usize>| {
             if let Some(v) = v {
-                let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
+                let _ = write!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
+                );
             }
         };
-        gauge(&mut out, "destek_handoffs_waiting", "Handoffs no agent has claimed yet.", waiting);
-        gauge(&mut out, "destek_handoffs_assigned", "Handoffs an agent has claimed, not yet resolved.", assigned);
-        gauge(&mut out, "destek_agents_online", "Agents with the inbox open.", online);
+        gauge(
+            &mut out,
+            "destek_handoffs_waiting",
+            "Handoffs no agent has claimed yet.",
+            waiting,
+        );
+        gauge(
+            &mut out,
+            "destek_handoffs_assigned",
+            "Handoffs an agent has claimed, not yet resolved.",
+            assigned,
+        );
+        gauge(
+            &mut out,
+            "destek_agents_online",
+            "Agents with the inbox open.",
+            online,
+        );
         out.push_str(
             "# HELP destek_handoff_first_reply_seconds Time from a handoff to the first human reply.\n\
              # TYPE destek_handoff_first_reply_seconds histogram\n",
@@ -97,7 +120,11 @@ impl InboxMetrics {
         );
         if let Ok(m) = self.resolved.lock() {
             for (agent, n) in m.iter() {
-                let _ = writeln!(out, "destek_handoffs_resolved_total{{agent=\"{}\"}} {n}", label(agent));
+                let _ = writeln!(
+                    out,
+                    "destek_handoffs_resolved_total{{agent=\"{}\"}} {n}",
+                    label(agent)
+                );
             }
         }
         out.push_str(

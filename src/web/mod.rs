@@ -288,8 +288,20 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 async fn inbox_metrics_text(state: &AppState) -> String {
     use crate::store::agents::Filter;
     let inbox = state.shared().store.inbox();
-    let waiting = inbox.handoffs(Filter::Waiting, 100_000).await.ok().map(|h| h.len());
-    let assigned = inbox.handoffs(Filter::Assigned, 100_000).await.ok().map(|h| h.len());
+    let waiting = inbox
+        .handoffs(Filter::Waiting, 100_000)
+        .await
+        .ok()
+        .map(|h| h.len());
+    let assigned = inbox
+        .handoffs(Filter::Assigned, 100_000)
+        .await
+        .ok()
+        .map(|h| h.len());
     let online = inbox_live::online_agents(state).await.ok().map(|a| a.len());
-    state.shared().inbox.metrics.render(waiting, assigned, online)
+    state
+        .shared()
+        .inbox
+        .metrics
+        .render(waiting, assigned, online)
 }

@@ -158,9 +158,9 @@ impl Turn<'_> {
         let acts = steps
             .iter()
             .any(|s| matches!(s.kind, StepKind::Action { .. } | StepKind::Handoff { .. }));
-        let reports = steps.iter().any(
-            |s| matches!(&s.kind, StepKind::Branch { var, .. } if var.starts_with("order.")),
-        );
+        let reports = steps
+            .iter()
+            .any(|s| matches!(&s.kind, StepKind::Branch { var, .. } if var.starts_with("order.")));
         short && reports && !acts
     }
 }

@@ -193,11 +193,8 @@ impl AgentStore for PgStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let now = crate::store::now_ms();
-            self.exec(
-                "DELETE FROM agent_sessions WHERE expires_at < $1",
-                &[&now],
-            )
-            .await?;
+            self.exec("DELETE FROM agent_sessions WHERE expires_at < $1", &[&now])
+                .await?;
             self.exec(
                 "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)
                  VALUES ($1, $2, $3, $4)",
@@ -233,11 +230,7 @@ impl AgentStore for PgStore {
         })
     }
 
-    fn touch_agent<'a>(
-        &'a self,
-        name: &'a str,
-        at: i64,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn touch_agent<'a>(&'a self, name: &'a str, at: i64) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.exec(
                 "UPDATE agents SET last_seen = $2 WHERE name = $1",
@@ -277,10 +270,7 @@ impl AgentStore for PgStore {
         })
     }
 
-    fn handoff<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>> {
+    fn handoff<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>> {
         Box::pin(async move {
             let rows = self.rows(ONE, &[&id]).await?;
             rows.first().map(handoff_row).transpose()
@@ -300,9 +290,7 @@ impl AgentStore for PgStore {
                     &[&order_id],
                 )
                 .await?;
-            rows.first()
-                .map(|r| r.try_get(0).map_err(db))
-                .transpose()
+            rows.first().map(|r| r.try_get(0).map_err(db)).transpose()
         })
     }
 

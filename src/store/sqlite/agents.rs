@@ -187,7 +187,9 @@ impl AgentStore for SqliteStore {
                 "SELECT name, display, lang, last_seen, password_hash FROM agents WHERE name = ?1",
             )
             .map_err(db)?
-            .query_row(params![name], |r| Ok((agent_row(r)?, r.get::<_, String>(4)?)))
+            .query_row(params![name], |r| {
+                Ok((agent_row(r)?, r.get::<_, String>(4)?))
+            })
             .optional()
             .map_err(db)
         }))
@@ -203,8 +205,11 @@ impl AgentStore for SqliteStore {
         Box::pin(async move {
             self.run(move |conn| {
                 let now = crate::store::now_ms();
-                conn.execute("DELETE FROM agent_sessions WHERE expires_at < ?1", params![now])
-                    .map_err(db)?;
+                conn.execute(
+                    "DELETE FROM agent_sessions WHERE expires_at < ?1",
+                    params![now],
+                )
+                .map_err(db)?;
                 conn.execute(
                     "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4)",
@@ -225,10 +230,7 @@ impl AgentStore for SqliteStore {
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
             )
             .map_err(db)?
-            .query_row(
-                params![&token_hash[..], crate::store::now_ms()],
-                agent_row,
-            )
+            .query_row(params![&token_hash[..], crate::store::now_ms()], agent_row)
             .optional()
             .map_err(db)
         }))
@@ -248,11 +250,7 @@ impl AgentStore for SqliteStore {
         })
     }
 
-    fn touch_agent<'a>(
-        &'a self,
-        name: &'a str,
-        at: i64,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn touch_agent<'a>(&'a self, name: &'a str, at: i64) -> BoxFuture<'a, Result<(), StoreError>> {
         let name = name.to_owned();
         Box::pin(async move {
             self.run(move |conn| {
@@ -312,10 +310,7 @@ impl AgentStore for SqliteStore {
         }))
     }
 
-    fn handoff<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>> {
+    fn handoff<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<HandoffRow>, StoreError>> {
         let id = id.to_owned();
         Box::pin(self.read(move |conn| {
             conn.prepare_cached(&format!(
