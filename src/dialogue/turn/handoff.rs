@@ -102,12 +102,10 @@ impl<'a> Turn<'a> {
         match self.availability {
             Some(Availability::Open { .. }) => self.say("handoff_wait"),
             Some(Availability::Closed { .. }) => self.say("handoff_closed"),
-            Some(Availability::Away) => {
-                if self.bot.templates.contains_key("handoff_away") {
-                    self.say("handoff_away");
-                }
+            Some(Availability::Away) if self.bot.templates.contains_key("handoff_away") => {
+                self.say("handoff_away")
             }
-            None => {}
+            Some(Availability::Away) | None => {}
         }
         self.conv.flow = None;
         self.conv.suspended.clear();
