@@ -133,6 +133,7 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             }
         }
     }
+    tokio::spawn(web::live_bridge::run(state.clone()));
     println!("listening on http://{addr}");
     warn_if_handoffs_reach_no_one(&state, &config).await;
     // Kept alive for the server's lifetime: dropping it stops polling.

@@ -167,4 +167,19 @@ pub trait AgentStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
     /// Forgets the failed logins of a key (after a successful login).
     fn forget_failures<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Sends a live event to every process sharing the store (PostgreSQL `NOTIFY`); a
+    /// store only one process uses has nobody to tell.
+    fn broadcast<'a>(&'a self, _payload: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+    /// The live events other processes `broadcast`, for as long as the receiver is kept
+    /// (`None` for a store only one process uses).
+    fn listen(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        None
+    }
 }
+
+/// The PostgreSQL channel of live events.
+pub const LIVE_CHANNEL: &str = "destek_live";
+/// `NOTIFY` payloads are limited to 8,000 bytes; a larger event is not sent.
+pub const MAX_BROADCAST_BYTES: usize = 7_900;

@@ -281,12 +281,15 @@ pub(super) async fn agent_message(
             .metrics
             .first_reply(crate::store::now_ms() - row.created_at);
     }
-    shared.inbox.publish(json!({
-        "type": "handoff.message",
-        "handoff_id": handoff_id,
-        "conversation_id": id,
-        "from": "agent",
-    }));
+    super::live_bridge::publish(
+        &state,
+        json!({
+            "type": "handoff.message",
+            "handoff_id": handoff_id,
+            "conversation_id": id,
+            "from": "agent",
+        }),
+    );
     let delivered = state
         .deliver(
             &stored.channel,
@@ -366,12 +369,15 @@ pub(super) async fn resolve_handoff(
         )
         .await?;
     drop(held);
-    shared.inbox.publish(json!({
-        "type": "handoff.updated",
-        "handoff_id": closed.id,
-        "conversation_id": id,
-        "status": "closed",
-    }));
+    super::live_bridge::publish(
+        &state,
+        json!({
+            "type": "handoff.updated",
+            "handoff_id": closed.id,
+            "conversation_id": id,
+            "status": "closed",
+        }),
+    );
     let event = json!({
         "type": "replies",
         "replies": ask.as_slice(),

@@ -270,13 +270,16 @@ async fn save_state(
 }
 
 fn updated(state: &AppState, stored: &Stored, handoff_id: &str) {
-    state.shared().inbox.publish(json!({
-        "type": "handoff.updated",
-        "handoff_id": handoff_id,
-        "conversation_id": stored.id,
-        "agent": stored.state.assigned_agent,
-        "status": if stored.state.handoff.is_none() { "closed" } else if stored.state.assigned_agent.is_some() { "assigned" } else { "waiting" },
-    }));
+    super::live_bridge::publish(
+        state,
+        json!({
+            "type": "handoff.updated",
+            "handoff_id": handoff_id,
+            "conversation_id": stored.id,
+            "agent": stored.state.assigned_agent,
+            "status": if stored.state.handoff.is_none() { "closed" } else if stored.state.assigned_agent.is_some() { "assigned" } else { "waiting" },
+        }),
+    );
 }
 
 /// `POST /api/v1/handoffs/{id}/claim` `{"agent"?}`: takes the handoff; a second agent's

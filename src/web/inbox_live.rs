@@ -29,6 +29,8 @@ pub struct Hub {
     // A std Mutex: a counter update, never held across an await.
     open: Mutex<HashMap<String, u32>>,
     pub metrics: super::inbox_metrics::InboxMetrics,
+    /// This process among the replicas (its own broadcasts come back to it).
+    pub replica: String,
 }
 
 impl Default for Hub {
@@ -37,12 +39,13 @@ impl Default for Hub {
             events: broadcast::channel(256).0,
             open: Mutex::new(HashMap::new()),
             metrics: Default::default(),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
 }
 
 impl Hub {
-    /// Tells every open inbox of this process (`{"type": "handoff.created", …}`).
+    /// Tells every open inbox of this process (`live_bridge::publish` tells all replicas) (`{"type": "handoff.created", …}`).
     pub fn publish(&self, event: serde_json::Value) {
         let _ = self.events.send(event.to_string());
     }

@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod inbox_live;
 pub mod inbox_metrics;
 pub mod live;
+pub mod live_bridge;
 pub mod metrics;
 pub mod proxy;
 pub mod rate;
@@ -165,6 +166,8 @@ impl AppState {
         event: &serde_json::Value,
     ) -> bool {
         if channel == "web" {
+            // The customer's socket may be open on another replica.
+            live_bridge::relay(self, conversation_id, event);
             return self.inner.live.send(conversation_id, event.to_string());
         }
         let outbound = self

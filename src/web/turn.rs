@@ -230,12 +230,15 @@ async fn run_in_span(
             .as_ref()
             .map(|h| h.id.clone())
             .unwrap_or_else(|| format!("{id}.{}", handoffs_so_far));
-        shared.inbox.publish(serde_json::json!({
-            "type": if outcome.handoff.is_some() { "handoff.created" } else { "handoff.message" },
-            "handoff_id": handoff_id,
-            "conversation_id": id,
-            "from": "customer",
-        }));
+        super::live_bridge::publish(
+            state,
+            serde_json::json!({
+                "type": if outcome.handoff.is_some() { "handoff.created" } else { "handoff.message" },
+                "handoff_id": handoff_id,
+                "conversation_id": id,
+                "from": "customer",
+            }),
+        );
     }
     Ok(outcome)
 }

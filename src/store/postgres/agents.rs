@@ -9,12 +9,14 @@ use tokio_postgres::Row;
 
 const UPSERT_HANDOFF: &str = "INSERT INTO handoffs (id, conversation_id, channel, lang, reason,
          intent, order_id, verified, summary, status, agent, created_at, first_reply_at)
-     SELECT $1, $2, channel, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-            CASE WHEN $12 THEN $11 END
-     FROM conversations WHERE id = $2
+     SELECT $1::TEXT, $2::TEXT, channel, $3::TEXT, $4::TEXT, $5::TEXT, $6::TEXT, $7::BOOLEAN,
+            $8::TEXT, $9::TEXT, $10::TEXT, $11::BIGINT,
+            CASE WHEN $12::BOOLEAN THEN $11::BIGINT END
+     FROM conversations WHERE id = $2::TEXT
      ON CONFLICT (id) DO UPDATE SET lang = excluded.lang, order_id = excluded.order_id,
          verified = excluded.verified, status = excluded.status, agent = excluded.agent,
-         first_reply_at = COALESCE(handoffs.first_reply_at, CASE WHEN $12 THEN $11 END)";
+         first_reply_at = COALESCE(handoffs.first_reply_at,
+                                   CASE WHEN $12::BOOLEAN THEN $11::BIGINT END)";
 const CLOSE_HANDOFFS: &str = "UPDATE handoffs SET status = $2, closed_at = $3
      WHERE conversation_id = $1 AND status IN ('waiting', 'assigned')";
 
@@ -292,6 +294,14 @@ impl AgentStore for PgStore {
                 .await?;
             rows.first().map(|r| r.try_get(0).map_err(db)).transpose()
         })
+    }
+
+    fn broadcast<'a>(&'a self, payload: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.notify(payload))
+    }
+
+    fn listen(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        Some(self.subscribe())
     }
 
     fn forget_failures<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {

@@ -10,6 +10,7 @@
 //! no half-done transaction and no advisory lock can outlive its owner.
 
 mod agents;
+mod listen;
 mod migrate;
 mod pool;
 
@@ -54,6 +55,8 @@ pub(crate) fn error_text(e: &tokio_postgres::Error) -> String {
 pub struct PgStore {
     queries: Arc<Pool>,
     locks: Arc<Pool>,
+    /// For the LISTEN connection of live events (`listen`).
+    config: tokio_postgres::Config,
 }
 
 impl PgStore {
@@ -70,11 +73,15 @@ impl PgStore {
             config.connect_timeout(Duration::from_secs(10));
         }
         let queries = Pool::new(config.clone(), QUERY_CONNECTIONS, None);
-        let locks = Pool::new(config, LOCK_CONNECTIONS, Some(LOCK_WAIT));
+        let locks = Pool::new(config.clone(), LOCK_CONNECTIONS, Some(LOCK_WAIT));
         let mut lease = queries.get().await?;
         migrate::migrate(&mut lease.conn.client).await?;
         lease.release();
-        Ok(Arc::new(PgStore { queries, locks }))
+        Ok(Arc::new(PgStore {
+            queries,
+            locks,
+            config,
+        }))
     }
 }
 
