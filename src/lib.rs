@@ -19,6 +19,8 @@
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
+//! `agents` holds the built-in inbox's accounts (argon2id passwords, `destek agents`); the
+//! inbox itself is served by `web` at `/agent`.
 
 pub mod agents;
 pub mod bot;
