@@ -529,3 +529,42 @@ async fn the_inbox_page_and_quick_replies_are_served() {
     let (status, _) = inbox(&s, "GET", "/api/v1/agent/replies?lang=xx", &cookie, None).await;
     assert_eq!(status, 400);
 }
+
+#[test]
+fn serve_warns_when_handoffs_reach_no_one() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let db = std::env::temp_dir().join(format!("destek-inbox-warn-{}.db", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_destek"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESTEK_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .arg("serve")
+        .env("DESTEK_WEB_BIND", "127.0.0.1:0")
+        .env("DESTEK_ORDERS_SOURCE", "memory")
+        .env("DESTEK_STORAGE_URL", format!("sqlite://{}", db.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run destek");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("warning: handoffs reach no one") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let warned = rx.recv_timeout(std::time::Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    let line = warned.expect("a warning that handoffs reach no one");
+    assert!(line.contains("destek agents add"), "{line}");
+}
