@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: Option<HandoffsCommand>,
     },
+    /// Manage the agent accounts of the built-in inbox (`/agent`).
+    Agents {
+        #[command(subcommand)]
+        command: crate::agents::AgentsCommand,
+    },
     /// Validate the YAML pack and configuration; every problem as file:line:col.
     Check,
     /// Run every intent example and conversation test through the engine.
@@ -147,6 +152,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Handoffs { all, command } => handoffs(&config, all, command),
+        Command::Agents { command } => crate::agents::command(&config, command),
         Command::Check => check(&config),
         Command::Test { conversations } => {
             let bot = load(&config)?;

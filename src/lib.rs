@@ -21,7 +21,10 @@
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
 //! `orders` holds the backends: SQLite, the shop's own API, WooCommerce and Shopify, the
 //! networked ones over one `orders::transport`.
+//! `agents` holds the built-in inbox's accounts (argon2id passwords, `destek agents`); the
+//! inbox itself is served by `web` at `/agent`.
 
+pub mod agents;
 pub mod bot;
 pub mod cli;
 pub mod config;

@@ -140,7 +140,9 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             }
         }
     }
+    tokio::spawn(web::live_bridge::run(state.clone()));
     println!("listening on http://{addr}");
+    warn_if_handoffs_reach_no_one(&state, &config).await;
     // Kept alive for the server's lifetime: dropping it stops polling.
     let telegram = match &config.telegram {
         Some(settings) => Some(crate::telegram::start(state.clone(), settings).await?),
@@ -190,4 +192,26 @@ async fn shutdown_signal() {
         () = term => {},
     }
     println!("shutting down: finishing requests in flight");
+}
+
+/// Says at start where handoffs go, and warns when they can reach no one.
+async fn warn_if_handoffs_reach_no_one(state: &AppState, config: &Config) {
+    if config.webhook.is_some() {
+        return;
+    }
+    match state.shared().store.inbox().agents().await {
+        Ok(agents) if agents.is_empty() => {
+            let msg = "handoffs reach no one: there is no handoff.webhook_url and no agent account; \
+                       add one with `destek agents add NAME` and answer at /agent \
+                       (customers are told nobody is online meanwhile)";
+            eprintln!("warning: {msg}");
+            crate::logging::warn(msg);
+        }
+        Ok(agents) => println!(
+            "handoffs go to the inbox at /agent ({} agent account{}); customers hear someone is online only while an agent has it open",
+            agents.len(),
+            if agents.len() == 1 { "" } else { "s" }
+        ),
+        Err(e) => crate::logging::warn(format!("cannot list agent accounts: {e}")),
+    }
 }

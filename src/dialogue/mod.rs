@@ -89,6 +89,13 @@ pub struct Conversation {
     /// the summary of a handoff asked for afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_request: Option<String>,
+    /// The agent (account name) who has claimed the current handoff in the inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_agent: Option<String>,
+    /// The agent (account name) who resolved the last handoff: offered the next one, and
+    /// credited with its rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helped_by: Option<String>,
 }
 
 /// Where a conversation is inside a flow.
@@ -152,6 +159,9 @@ pub enum Availability {
         time: String,
         days_ahead: u32,
     },
+    /// Within business hours, but nobody can receive the conversation right now: no agent
+    /// has the inbox open and no webhook is set. The customer is never told otherwise.
+    Away,
 }
 
 impl Input {

@@ -19,7 +19,7 @@ const WIDGET_JS: &str = include_str!("../../web/widget.js");
 const WIDGET_CSS: &str = include_str!("../../web/widget.css");
 pub(super) const DEMO_PAGE: &str = include_str!("../../web/index.html");
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match body {
         Ok(Json(v)) => Ok(v),
         Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
@@ -195,22 +195,6 @@ pub(super) struct AgentMessage {
     agent: Option<String>,
 }
 
-fn agent_auth(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let secret = state.shared().settings.agent_token.as_deref();
-    if secret.is_none() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "disabled",
-            "agent endpoints are off: set handoff.agent_token",
-        ));
-    }
-    if auth::secret_matches(auth::bearer(headers), secret) {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized())
-    }
-}
-
 /// The conversation of a handoff id (`<conversation id>.<n>`; a bare conversation id is
 /// accepted too).
 fn conversation_of(handoff_id: &str) -> &str {
@@ -226,7 +210,7 @@ pub(super) async fn agent_message(
     headers: HeaderMap,
     body: Result<Json<AgentMessage>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    agent_auth(&state, &headers)?;
+    let who = super::agent_auth::authorize(&state, &headers, true).await?;
     let req = json_body(body)?;
     if req.text.trim().is_empty() {
         return Err(ApiError::bad_request("`text` is empty"));
@@ -247,15 +231,36 @@ pub(super) async fn agent_message(
             "this conversation is not with a person",
         ));
     }
+    super::inbox::may_act(&who, stored.state.assigned_agent.as_deref())?;
+    // A signed-in agent answers under their display name and, answering, takes the
+    // conversation; an integration names its agent in the request.
+    let shown = match &who {
+        super::agent_auth::Who::Agent(a) => {
+            stored.state.assigned_agent = Some(a.name.clone());
+            Some(a.display.clone())
+        }
+        super::agent_auth::Who::Team => req
+            .agent
+            .as_ref()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+    };
+    let first_reply = !stored.state.agent_joined;
     stored.state.agent_joined = true;
-    if let Some(name) = req.agent.as_ref().filter(|n| !n.trim().is_empty()) {
-        stored.state.last_agent = Some(name.trim().to_owned());
+    if let Some(name) = &shown {
+        stored.state.last_agent = Some(name.clone());
     }
+    let handoff_id = stored
+        .state
+        .handoff
+        .as_ref()
+        .map(|h| h.id.clone())
+        .unwrap_or_default();
     let msg = Message {
         from: Sender::Agent,
         text: req.text.clone(),
         buttons: Vec::new(),
-        agent: req.agent.clone(),
+        agent: shown.clone(),
         at: now_rfc3339(),
     };
     shared
@@ -270,14 +275,29 @@ pub(super) async fn agent_message(
         )
         .await?;
     drop(held);
+    if first_reply && let Ok(Some(row)) = shared.store.inbox().handoff(&handoff_id).await {
+        shared
+            .inbox
+            .metrics
+            .first_reply(crate::store::now_ms() - row.created_at);
+    }
+    super::live_bridge::publish(
+        &state,
+        json!({
+            "type": "handoff.message",
+            "handoff_id": handoff_id,
+            "conversation_id": id,
+            "from": "agent",
+        }),
+    );
     let delivered = state
         .deliver(
             &stored.channel,
             &id,
-            &json!({"type": "agent", "text": req.text, "agent": req.agent}),
+            &json!({"type": "agent", "text": req.text, "agent": shown}),
         )
         .await;
-    Ok(Json(json!({"delivered": delivered})))
+    Ok(Json(json!({"delivered": delivered, "agent": shown})))
 }
 
 /// Ends a handoff: the bot takes the conversation back and asks for a 1–5 rating.
@@ -286,7 +306,7 @@ pub(super) async fn resolve_handoff(
     Path(handoff_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    agent_auth(&state, &headers)?;
+    let who = super::agent_auth::authorize(&state, &headers, true).await?;
     let id = conversation_of(&handoff_id).to_owned();
     let shared = state.shared();
     // Loaded and written back under the conversation's lock, like a customer turn.
@@ -296,13 +316,25 @@ pub(super) async fn resolve_handoff(
         .load(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such handoff"))?;
-    if stored.state.handoff.take().is_none() {
+    super::inbox::may_act(&who, stored.state.assigned_agent.as_deref())?;
+    let Some(closed) = stored.state.handoff.take() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_handed_off",
             "this conversation is not with a person",
         ));
-    }
+    };
+    // Credited with the rating to come, and offered this customer's next handoff.
+    let helper = stored
+        .state
+        .assigned_agent
+        .take()
+        .or_else(|| who.name().map(str::to_owned));
+    shared
+        .inbox
+        .metrics
+        .resolved(helper.as_deref().unwrap_or("team"));
+    stored.state.helped_by = helper;
     stored.state.agent_joined = false;
     stored.state.awaiting_rating = true;
     let bot = state.bot();
@@ -337,6 +369,15 @@ pub(super) async fn resolve_handoff(
         )
         .await?;
     drop(held);
+    super::live_bridge::publish(
+        &state,
+        json!({
+            "type": "handoff.updated",
+            "handoff_id": closed.id,
+            "conversation_id": id,
+            "status": "closed",
+        }),
+    );
     let event = json!({
         "type": "replies",
         "replies": ask.as_slice(),
@@ -435,6 +476,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         .await
         .ok()
         .map(|d| d.len());
+    let inbox = super::inbox_metrics_text(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -443,7 +485,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         {
             let live = shared.live.stats();
             format!(
-                "{}# HELP destek_websockets_open Open WebSockets.\n\
+                "{}{inbox}# HELP destek_websockets_open Open WebSockets.\n\
                  # TYPE destek_websockets_open gauge\n\
                  destek_websockets_open {}\n\
                  # HELP destek_websocket_conversations Conversations with a WebSocket open.\n\

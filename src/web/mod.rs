@@ -5,12 +5,17 @@
 //! interleave, the customer's message is committed before the engine runs, and the
 //! replies are committed before they are sent.
 
+mod agent_auth;
 mod api;
 mod auth;
 mod client_ip;
 mod error;
 pub mod headers;
+pub mod inbox;
+pub mod inbox_live;
+pub mod inbox_metrics;
 pub mod live;
+pub mod live_bridge;
 pub mod metrics;
 pub mod proxy;
 pub mod rate;
@@ -57,6 +62,8 @@ pub struct Shared {
     /// How to reach a customer outside a request, per channel other than the widget
     /// (whose sockets are in `live`). A std RwLock: written once at start-up.
     outbound: RwLock<HashMap<String, Arc<dyn Outbound>>>,
+    /// The built-in inbox: live events to open inboxes, its metrics.
+    pub inbox: inbox_live::Hub,
 }
 
 /// A channel that can send a message to a customer at any time (an agent's reply).
@@ -107,6 +114,7 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 settings,
                 outbound: RwLock::new(HashMap::new()),
+                inbox: inbox_live::Hub::default(),
             }),
         }
     }
@@ -158,6 +166,8 @@ impl AppState {
         event: &serde_json::Value,
     ) -> bool {
         if channel == "web" {
+            // The customer's socket may be open on another replica.
+            live_bridge::relay(self, conversation_id, event);
             return self.inner.live.send(conversation_id, event.to_string());
         }
         let outbound = self
@@ -220,6 +230,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/handoffs/{id}/messages", post(api::agent_message))
         .route("/api/v1/handoffs/{id}/resolve", post(api::resolve_handoff))
         .route("/admin/reload", post(api::admin_reload))
+        .route("/api/v1/handoffs", get(inbox::list))
+        .route("/api/v1/handoffs/{id}", get(inbox::show))
+        .route("/api/v1/handoffs/{id}/claim", post(inbox::claim))
+        .route("/api/v1/handoffs/{id}/transfer", post(inbox::transfer))
+        .route("/api/v1/handoffs/{id}/release", post(inbox::release))
+        .route(
+            "/api/v1/agent/session",
+            post(agent_auth::login)
+                .get(agent_auth::me)
+                .delete(agent_auth::logout),
+        )
+        .route("/agent/login", post(agent_auth::login))
+        .route("/agent/logout", post(agent_auth::logout))
+        .route("/api/v1/agent/events", get(inbox_live::events))
+        .route("/api/v1/agent/replies", get(inbox::quick_replies))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let api = match cors {
         Some(c) => api.layer(c),
@@ -230,6 +255,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(api::demo_page))
         .route("/widget.js", get(api::widget_js))
         .route("/widget.css", get(api::widget_css))
+        .route("/agent", get(inbox::page))
+        .route("/agent.js", get(inbox::script))
+        .route("/agent.css", get(inbox::style))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -257,4 +285,26 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
         .collect();
     Some(layer.allow_origin(list))
+}
+
+/// The inbox's lines of `/metrics`: the queue now, agents online, and the counters.
+async fn inbox_metrics_text(state: &AppState) -> String {
+    use crate::store::agents::Filter;
+    let inbox = state.shared().store.inbox();
+    let waiting = inbox
+        .handoffs(Filter::Waiting, 100_000)
+        .await
+        .ok()
+        .map(|h| h.len());
+    let assigned = inbox
+        .handoffs(Filter::Assigned, 100_000)
+        .await
+        .ok()
+        .map(|h| h.len());
+    let online = inbox_live::online_agents(state).await.ok().map(|a| a.len());
+    state
+        .shared()
+        .inbox
+        .metrics
+        .render(waiting, assigned, online)
 }

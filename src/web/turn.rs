@@ -143,7 +143,8 @@ async fn run_in_span(
         }
     };
     let mut input = input.with_lang(stored.lang_hint);
-    input.availability = Some(state.availability());
+    // Business hours, and whether anyone can receive a handoff right now.
+    input.availability = Some(super::inbox_live::availability(state).await);
     let inbound = Message {
         from: Sender::Customer,
         text,
@@ -174,6 +175,11 @@ async fn run_in_span(
         })
         .collect();
     let mut outcome = outcome;
+    if outcome.handoff.is_some() && conv.assigned_agent.is_none() {
+        // A returning customer goes to the agent who helped them last, if they are in.
+        conv.assigned_agent = super::inbox::follow_up(state, &conv).await;
+    }
+    let rated_agent = conv.helped_by.clone();
     let outbox = handoff_events(
         state,
         id,
@@ -184,6 +190,7 @@ async fn run_in_span(
         &replies,
     )
     .await?;
+    let handoffs_so_far = conv.handoffs;
     shared
         .store
         .commit(
@@ -212,6 +219,26 @@ async fn run_in_span(
     }
     if let Some(r) = outcome.rating {
         m.rating(r);
+        if let Some(agent) = &rated_agent {
+            shared.inbox.metrics.rating(agent, r);
+        }
+    }
+    // Open inboxes hear of a new handoff and of every message while one is open.
+    if outcome.handoff.is_some() || outcome.relayed {
+        let handoff_id = outcome
+            .handoff
+            .as_ref()
+            .map(|h| h.id.clone())
+            .unwrap_or_else(|| format!("{id}.{}", handoffs_so_far));
+        super::live_bridge::publish(
+            state,
+            serde_json::json!({
+                "type": if outcome.handoff.is_some() { "handoff.created" } else { "handoff.message" },
+                "handoff_id": handoff_id,
+                "conversation_id": id,
+                "from": "customer",
+            }),
+        );
     }
     Ok(outcome)
 }

@@ -2,7 +2,7 @@
 //! the event the team receives and what the customer is told.
 
 use super::Turn;
-use crate::bot::{Flow, StepKind};
+use crate::bot::{Flow, Route, StepKind};
 use crate::dialogue::{Availability, Handoff, Request};
 
 impl<'a> Turn<'a> {
@@ -17,6 +17,14 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn handoff(&mut self, reason: &str, say: Option<&str>) {
+        if self.conv.handoff.is_some() {
+            // Already waiting for a person (a request answered meanwhile led here): the
+            // open handoff stands, and the customer hears that it does.
+            self.say_waiting();
+            self.conv.flow = None;
+            self.conv.fallbacks = 0;
+            return;
+        }
         let intent = self
             .conv
             .flow
@@ -94,7 +102,10 @@ impl<'a> Turn<'a> {
         match self.availability {
             Some(Availability::Open { .. }) => self.say("handoff_wait"),
             Some(Availability::Closed { .. }) => self.say("handoff_closed"),
-            None => {}
+            Some(Availability::Away) if self.bot.templates.contains_key("handoff_away") => {
+                self.say("handoff_away")
+            }
+            Some(Availability::Away) | None => {}
         }
         self.conv.flow = None;
         self.conv.suspended.clear();
@@ -103,6 +114,57 @@ impl<'a> Turn<'a> {
         self.out.handoff = Some(h);
     }
 }
+
+impl Turn<'_> {
+    /// What a customer waiting for a person hears: when someone will answer, honestly.
+    pub(super) fn say_waiting(&mut self) {
+        let has = |id: &str| self.bot.templates.contains_key(id);
+        match self.availability {
+            // Outside business hours "shortly" would be wrong: when people are back.
+            Some(Availability::Closed { .. }) if has("handoff_waiting_closed") => {
+                self.say("handoff_waiting_closed")
+            }
+            // Nobody can read it right now: no promise of "shortly" either.
+            Some(Availability::Away) if has("handoff_waiting_away") => {
+                self.say("handoff_waiting_away")
+            }
+            _ => self.say("handoff_waiting"),
+        }
+    }
+
+    /// Whether the bot answers this message itself while the customer waits for a person:
+    /// a flow started meanwhile, or a short routine question — a status look-up, i.e. a
+    /// flow that branches on what the order says and neither acts nor hands off ("where is
+    /// my order", "where is my refund"). A longer message tells the person a story, and a
+    /// general question ("how long will that take?") is usually about the wait: both are
+    /// kept for the person.
+    pub(super) fn routine_while_waiting(&self) -> bool {
+        if self.conv.flow.is_some() {
+            return true;
+        }
+        let short = self
+            .message
+            .as_ref()
+            .is_none_or(|m| m.text.split_whitespace().count() <= ROUTINE_WORDS);
+        let crate::matcher::Decision::Intent(i) = self.decision() else {
+            return false;
+        };
+        let Route::Flow(f) = &self.bot.intents[i].route else {
+            return false;
+        };
+        let steps = &self.bot.flows[*f].steps;
+        let acts = steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Action { .. } | StepKind::Handoff { .. }));
+        let reports = steps
+            .iter()
+            .any(|s| matches!(&s.kind, StepKind::Branch { var, .. } if var.starts_with("order.")));
+        short && reports && !acts
+    }
+}
+
+/// A message of more words than this, while waiting for a person, is for the person.
+const ROUTINE_WORDS: usize = 8;
 
 /// The customer's words on one line, at most 140 characters.
 fn clip(text: &str) -> String {

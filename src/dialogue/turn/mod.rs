@@ -110,21 +110,22 @@ impl<'a> Turn<'a> {
             today: input.today,
             availability: input.availability.clone(),
         };
-        if t.conv.handoff.is_some() {
-            // A person has the conversation: the bot relays the message and, until an agent
-            // has answered, only tells the customer that one is on the way.
+        let waiting_for_person = t.conv.handoff.is_some();
+        if waiting_for_person {
+            // A person has the conversation: the bot relays the message. Once an agent has
+            // answered it stays silent; until then it answers routine requests itself and
+            // otherwise tells the customer when someone will answer.
             t.out.relayed = true;
-            if !t.conv.agent_joined {
-                // Outside business hours "shortly" would be wrong: when people are back.
-                let closed = matches!(t.availability, Some(Availability::Closed { .. }));
-                if closed && bot.templates.contains_key("handoff_waiting_closed") {
-                    t.say("handoff_waiting_closed");
-                } else {
-                    t.say("handoff_waiting");
-                }
+            if t.conv.agent_joined {
+                t.finished = true;
+                return t;
             }
-            t.finished = true;
-            return t;
+            if input.text.is_none() && input.payload.is_none() {
+                // A photo or a voice note is for the person (the transcript describes it).
+                t.say_waiting();
+                t.finished = true;
+                return t;
+            }
         }
         if t.conv.awaiting_rating {
             // The question is asked once: anything but a rating is an ordinary message.
@@ -163,6 +164,11 @@ impl<'a> Turn<'a> {
             return t;
         }
         t.settle_language(input.lang_hint);
+        if waiting_for_person && !t.routine_while_waiting() {
+            t.say_waiting();
+            t.finished = true;
+            return t;
+        }
         t.route();
         t
     }

@@ -9,6 +9,8 @@
 //! cleanly; after an error or a cancelled future it is dropped, which ends its session:
 //! no half-done transaction and no advisory lock can outlive its owner.
 
+mod agents;
+mod listen;
 mod migrate;
 mod pool;
 
@@ -53,6 +55,8 @@ pub(crate) fn error_text(e: &tokio_postgres::Error) -> String {
 pub struct PgStore {
     queries: Arc<Pool>,
     locks: Arc<Pool>,
+    /// For the LISTEN connection of live events (`listen`).
+    config: tokio_postgres::Config,
 }
 
 impl PgStore {
@@ -69,11 +73,15 @@ impl PgStore {
             config.connect_timeout(Duration::from_secs(10));
         }
         let queries = Pool::new(config.clone(), QUERY_CONNECTIONS, None);
-        let locks = Pool::new(config, LOCK_CONNECTIONS, Some(LOCK_WAIT));
+        let locks = Pool::new(config.clone(), LOCK_CONNECTIONS, Some(LOCK_WAIT));
         let mut lease = queries.get().await?;
         migrate::migrate(&mut lease.conn.client).await?;
         lease.release();
-        Ok(Arc::new(PgStore { queries, locks }))
+        Ok(Arc::new(PgStore {
+            queries,
+            locks,
+            config,
+        }))
     }
 }
 
@@ -210,7 +218,8 @@ impl PgStore {
             state,
             outbox,
         } = change;
-        let state = state.as_ref().map(state_json).transpose()?;
+        let conv = state;
+        let state = conv.as_ref().map(state_json).transpose()?;
         let mut rows = Vec::with_capacity(messages.len());
         for m in messages {
             let buttons = if m.buttons.is_empty() {
@@ -243,6 +252,9 @@ impl PgStore {
             if n == 0 {
                 return Err(StoreError::Db(format!("no conversation {id}")));
             }
+        }
+        if let Some(conv) = &conv {
+            agents::sync_handoff(&tx, id, conv).await?;
         }
         let now_ms = super::now_ms();
         for e in &outbox {
@@ -536,6 +548,10 @@ impl Store for PgStore {
             lease.release();
             Ok(())
         })
+    }
+
+    fn inbox(&self) -> &dyn crate::store::agents::AgentStore {
+        self
     }
 }
 

@@ -36,7 +36,14 @@ pub(super) enum Write {
         forget_before_ms: i64,
         reply: Reply,
     },
+    /// Any other write (the inbox's accounts and sessions): returns the rows it changed.
+    Run {
+        f: RunFn,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
 }
+
+pub(super) type RunFn = Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>;
 
 pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
     while let Ok(first) = rx.recv() {
@@ -56,7 +63,7 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
-                Write::Retry { reply, .. } => {
+                Write::Retry { reply, .. } | Write::Run { reply, .. } => {
                     let _ = reply.send(r);
                 }
             }
@@ -158,6 +165,7 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                 if n == 0 {
                     return Err(StoreError::Db(format!("no conversation {id}")));
                 }
+                super::agents::sync_handoff(conn, id, state)?;
             }
             let now_ms = crate::store::now_ms();
             for e in outbox {
@@ -221,6 +229,7 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                 insert.execute(params![key, at_ms]).map_err(db)?;
             }
         }
+        Write::Run { f, .. } => return f(conn),
     }
     Ok(0)
 }
