@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod client_id;
 mod client_ip;
 mod error;
 pub mod headers;
@@ -17,6 +18,7 @@ pub mod rate;
 pub mod reload;
 pub mod turn;
 pub mod verify;
+pub mod welcome;
 mod ws;
 
 pub use auth::constant_time_eq;
