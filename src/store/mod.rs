@@ -173,6 +173,9 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>>;
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Forgets a conversation: its state, every message, its webhook deliveries and its
+    /// failed verifications, in one transaction. Returns whether it existed.
+    fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 /// The current time in Unix milliseconds, for the outbox.

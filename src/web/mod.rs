@@ -6,10 +6,12 @@
 //! replies are committed before they are sent.
 
 mod api;
+pub mod attachments;
 mod auth;
 mod client_id;
 mod client_ip;
 mod error;
+mod forget;
 pub mod headers;
 pub mod live;
 pub mod metrics;
@@ -31,7 +33,7 @@ use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -88,6 +90,10 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<proxy::Cidr>,
     /// Bounds on open WebSockets.
     pub sockets: live::SocketLimits,
+    /// Customers' attachments: where they are kept, how large they may be.
+    pub attachments: attachments::Settings,
+    /// Do not serve the demo shop page at `/` (production).
+    pub no_demo_page: bool,
 }
 
 impl AppState {
@@ -222,14 +228,32 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/handoffs/{id}/messages", post(api::agent_message))
         .route("/api/v1/handoffs/{id}/resolve", post(api::resolve_handoff))
         .route("/admin/reload", post(api::admin_reload))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .route(
+            "/api/v1/conversations/{id}",
+            delete(forget::delete_conversation),
+        )
+        .route(
+            "/api/v1/conversations/{id}/attachments/{attachment_id}",
+            get(attachments::download),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Reads its body itself, up to `web.attachment_max_mb`.
+        .route(
+            "/api/v1/conversations/{id}/attachments",
+            post(attachments::upload),
+        );
     let api = match cors {
         Some(c) => api.layer(c),
         None => api,
     };
-    Router::new()
-        .merge(api)
-        .route("/", get(api::demo_page))
+    let demo = !state.shared().settings.no_demo_page;
+    let router = Router::new().merge(api);
+    let router = if demo {
+        router.route("/", get(api::demo_page))
+    } else {
+        router
+    };
+    router
         .route("/widget.js", get(api::widget_js))
         .route("/widget.css", get(api::widget_css))
         .route("/healthz", get(api::healthz))
@@ -249,7 +273,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         return None;
     }
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     if origins.iter().any(|o| o == "*") {
         return Some(layer.allow_origin(AllowOrigin::any()));

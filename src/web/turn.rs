@@ -292,6 +292,7 @@ async fn handoff_events(
     if let Some(h) = &outcome.handoff {
         let mut transcript = state.shared().store.transcript(id).await?;
         transcript.extend_from_slice(replies);
+        super::attachments::sign_paths(state, id, &mut transcript);
         let c = cx(h, previous_agent.as_deref());
         events.push(handoff::event("handoff.created", &c, &transcript, None));
     } else if outcome.relayed {

@@ -422,4 +422,17 @@ impl Store for SqliteStore {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db)))
     }
+
+    fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            let (reply, done) = oneshot::channel();
+            {
+                let tx = self.writes.lock().map_err(|_| StoreError::Closed)?;
+                tx.send(Write::Erase { id, reply })
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            Ok(done.await.map_err(|_| StoreError::Closed)?? > 0)
+        })
+    }
 }

@@ -36,6 +36,10 @@ pub(super) enum Write {
         forget_before_ms: i64,
         reply: Reply,
     },
+    Erase {
+        id: String,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
 }
 
 pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
@@ -56,7 +60,7 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
-                Write::Retry { reply, .. } => {
+                Write::Retry { reply, .. } | Write::Erase { reply, .. } => {
                     let _ = reply.send(r);
                 }
             }
@@ -188,6 +192,23 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                 ),
             }
             .map_err(db)?;
+        }
+        Write::Erase { id, .. } => {
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ?1",
+                params![id],
+            )
+            .map_err(db)?;
+            conn.execute("DELETE FROM outbox WHERE conversation_id = ?1", params![id])
+                .map_err(db)?;
+            conn.execute(
+                "DELETE FROM verify_failures WHERE key = ?1",
+                params![format!("conversation:{id}")],
+            )
+            .map_err(db)?;
+            return conn
+                .execute("DELETE FROM conversations WHERE id = ?1", params![id])
+                .map_err(db);
         }
         Write::Retry { id, .. } => {
             let now_ms = crate::store::now_ms();
