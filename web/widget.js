@@ -115,7 +115,7 @@
   var dl = iconBtn('dl', t.download, 'M11 3h2v9.6l3.3-3.3 1.4 1.4L12 16.4 6.3 10.7l1.4-1.4 3.3 3.3zM5 18h14v2H5z');
   var cls = iconBtn('x', t.close, X);
   head.append(avatar, titles, restart, dl, cls);
-  var scroller = el('div', 'scroll');
+  var scroller = el('div', 'scroll', { tabindex: '0' }); // scrollable by keyboard
   var log = el('div', 'log', { role: 'log', 'aria-live': 'polite', 'aria-label': t.log });
   var typing = el('div', 'typing', { hidden: '', 'aria-hidden': 'true' });
   typing.append(el('span'), el('span'), el('span'));
@@ -250,6 +250,11 @@
       r.addEventListener('click', function () { if (!S.pending) push(row); });
       meta.appendChild(r);
     } else meta.appendChild(el('span', 'st', { text: t[st] }));
+    // "Sent" only under the latest message that has it.
+    if (st === 'sent') {
+      var all = log.querySelectorAll('.msg.customer .st:not(.retry)');
+      for (var i = 0; i < all.length - 1; i++) if (all[i].textContent === t.sent) all[i].remove();
+    }
   }
   function notice(text) {
     var n = el('div', 'notice', { dir: 'auto' });
