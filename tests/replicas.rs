@@ -84,7 +84,8 @@ fn turns(id: &str, transcript: &[(String, String)]) -> Vec<(String, Vec<String>)
             }
             "bot" => match out.last_mut() {
                 Some((_, replies)) => replies.push(text.clone()),
-                None => panic!("{id}: the transcript starts with a bot message"),
+                // Before the first customer message: the welcome a conversation opens with.
+                None => {}
             },
             other => panic!("{id}: unexpected sender {other}"),
         }
