@@ -654,7 +654,10 @@
     S.conv = load();
     if (S.conv) {
       transcript().then(function (tr) { renderAll(tr.messages); setAgent(agentOf(tr)); connect(); }, function (e) {
-        if (e.status === 401 || e.status === 404) forget(); else connect();
+        if (e.status !== 401 && e.status !== 404) return connect();
+        // The server forgot it (expired, erased): an open panel starts a new one.
+        forget();
+        if (S.open) ensureConv().catch(function () { /* the first message tries again */ });
       });
     }
     if (sess()) setOpen(true, false);
