@@ -580,6 +580,8 @@ async fn attention(x: &Ctx<'_>) {
         ))
         .await;
     assert_eq!(cleared, json!([true, "Sam Lee", "SL"]));
+    settled(wd).await;
+    wd.screenshot(&target_dir().join("widget-agent.png")).await;
 }
 
 /// A photo chosen with the attach button: uploaded, and shown as a thumbnail.
