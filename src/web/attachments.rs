@@ -123,11 +123,12 @@ pub fn signed_url(
 }
 
 /// The text of an attachment's message in the transcript: `📎 name path`.
-fn message_text(name: &str, conversation_id: &str, attachment_id: &str) -> String {
+pub fn message_text(name: &str, conversation_id: &str, attachment_id: &str) -> String {
     format!("📎 {name} {}", path(conversation_id, attachment_id))
 }
 
-/// Replaces every attachment path in messages with a signed URL (for webhook events).
+/// Replaces every attachment path in customers' messages with a signed URL (for webhook
+/// events).
 pub fn sign_paths(state: &AppState, conversation_id: &str, messages: &mut [Message]) {
     let shared = state.shared();
     let Some(secret) = shared.settings.webhook.as_ref().map(|w| w.secret.as_str()) else {
@@ -136,25 +137,29 @@ pub fn sign_paths(state: &AppState, conversation_id: &str, messages: &mut [Messa
     let prefix = path(conversation_id, "");
     let now = jiff::Timestamp::now().as_second();
     for m in messages.iter_mut() {
-        if m.from != Sender::Customer || !m.text.starts_with("📎 ") {
+        if m.from != Sender::Customer || !m.text.contains(&prefix) {
             continue;
         }
-        let Some((name, last)) = m.text.rsplit_once(' ') else {
-            continue;
-        };
-        let Some(aid) = last.strip_prefix(prefix.as_str()) else {
-            continue;
-        };
-        if valid_id(aid) {
-            let url = signed_url(
-                &shared.settings.attachments,
-                secret,
-                conversation_id,
-                aid,
-                now,
-            );
-            m.text = format!("{name} {url}");
+        let mut out = String::with_capacity(m.text.len() + 128);
+        let mut rest = m.text.as_str();
+        while let Some(at) = rest.find(&prefix) {
+            let after = &rest[at + prefix.len()..];
+            let aid = after.get(..32).filter(|a| valid_id(a));
+            out.push_str(&rest[..at]);
+            match aid {
+                Some(aid) => {
+                    let settings = &shared.settings.attachments;
+                    out.push_str(&signed_url(settings, secret, conversation_id, aid, now));
+                    rest = &after[32..];
+                }
+                None => {
+                    out.push_str(&prefix);
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
+        m.text = out;
     }
 }
 
@@ -279,9 +284,9 @@ pub(super) async fn upload(
         return Err(ApiError::rate_limited());
     }
     let settings = shared.settings.attachments.clone();
-    let Some(dir) = settings.dir.clone() else {
+    if settings.dir.is_none() {
         return Err(disabled());
-    };
+    }
     let stored = shared
         .store
         .load(&id)
@@ -319,43 +324,93 @@ pub(super) async fn upload(
     let part = file_part(&bytes, &boundary).ok_or_else(|| {
         ApiError::bad_request("no file in the body: send it in a field named `file`")
     })?;
-    if part.data.len() > settings.max_bytes {
+    let saved = save(&state, &id, &part.filename, part.data, true).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "attachment_id": saved.id,
+            "url": path(&id, &saved.id),
+            "content_type": saved.content_type,
+            "size": saved.size,
+        })),
+    )
+        .into_response())
+}
+
+/// An attachment as kept.
+pub struct Saved {
+    pub id: String,
+    pub name: String,
+    pub content_type: &'static str,
+    pub size: usize,
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send a JPEG, PNG, WebP or HEIC photo, or a PDF",
+    )
+}
+
+/// Keeps a file a customer sent in the conversation's folder; with `announce`, adds the
+/// customer's message naming it to the transcript (with a `handoff.message` event carrying
+/// a signed URL while a person has the conversation) — a channel that runs a turn with
+/// `message_text` instead passes false. Refuses what is not an accepted kind (415) or too
+/// large (413). Every channel's attachments go through here.
+pub async fn save(
+    state: &AppState,
+    id: &str,
+    filename: &str,
+    data: &[u8],
+    announce: bool,
+) -> Result<Saved, ApiError> {
+    let shared = state.shared();
+    let settings = shared.settings.attachments.clone();
+    let Some(dir) = settings.dir.clone() else {
+        return Err(disabled());
+    };
+    if data.len() > settings.max_bytes {
         return Err(too_large(settings.max_bytes));
     }
-    if part.data.is_empty() {
+    if data.is_empty() {
         return Err(ApiError::bad_request("the file is empty"));
     }
-    let Some((ext, mime)) = sniff(part.data) else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send a JPEG, PNG, WebP or HEIC photo, or a PDF",
-        ));
+    let Some((ext, mime)) = sniff(data) else {
+        return Err(unsupported());
     };
     let aid = uuid::Uuid::new_v4().simple().to_string();
-    let name = clean_name(&part.filename, ext);
-    let size = part.data.len();
-    let data = part.data.to_vec();
-    let folder = dir.join(&id);
+    let name = clean_name(filename, ext);
+    let size = data.len();
+    let bytes = data.to_vec();
+    let folder = dir.join(id);
     let file = folder.join(format!("{aid}.{ext}"));
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&folder)?;
-        std::fs::write(&file, data)
+        std::fs::write(&file, bytes)
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| ApiError::internal(format!("storing an attachment: {e}")))?;
+    if !announce {
+        return Ok(Saved {
+            id: aid,
+            name,
+            content_type: mime,
+            size,
+        });
+    }
 
     // The customer's message names the file; a person who has the conversation is told.
-    let held = turn::hold(&state, &id).await?;
+    let held = turn::hold(state, id).await?;
     let stored = shared
         .store
-        .load(&id)
+        .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
     let msg = Message {
         from: Sender::Customer,
-        text: message_text(&name, &id, &aid),
+        text: message_text(&name, id, &aid),
         buttons: Vec::new(),
         agent: None,
         at: now_rfc3339(),
@@ -365,14 +420,14 @@ pub(super) async fn upload(
         let url = signed_url(
             &settings,
             &webhook.secret,
-            &id,
+            id,
             &aid,
             jiff::Timestamp::now().as_second(),
         );
         let mut shown = msg.clone();
-        sign_paths(&state, &id, std::slice::from_mut(&mut shown));
+        sign_paths(state, id, std::slice::from_mut(&mut shown));
         let cx = crate::handoff::Context {
-            conversation_id: &id,
+            conversation_id: id,
             channel: &stored.channel,
             lang: stored.state.lang.map(|l| l.code()),
             handoff: h,
@@ -390,7 +445,7 @@ pub(super) async fn upload(
     shared
         .store
         .commit(
-            &id,
+            id,
             Change {
                 messages: vec![msg],
                 state: None,
@@ -399,16 +454,12 @@ pub(super) async fn upload(
         )
         .await?;
     drop(held);
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "attachment_id": aid,
-            "url": path(&id, &aid),
-            "content_type": mime,
-            "size": size,
-        })),
-    )
-        .into_response())
+    Ok(Saved {
+        id: aid,
+        name,
+        content_type: mime,
+        size,
+    })
 }
 
 #[derive(Deserialize)]

@@ -298,10 +298,12 @@ async fn handoff_events(
     } else if outcome.relayed {
         if let Some(h) = &conv.handoff {
             let c = cx(h, None);
+            let mut said = inbound.clone();
+            super::attachments::sign_paths(state, id, std::slice::from_mut(&mut said));
             events.push(handoff::event(
                 "handoff.message",
                 &c,
-                std::slice::from_ref(inbound),
+                std::slice::from_ref(&said),
                 None,
             ));
         }
