@@ -171,6 +171,21 @@ pub fn amount(v: f64, lang: Lang) -> String {
     s
 }
 
+/// A sum of money: always two decimals (`349,00`, `49,90`), so every amount of a reply reads
+/// the same way.
+pub fn money(v: f64, lang: Lang) -> String {
+    let s = amount(v, lang);
+    if (v * 100.0).round() as i64 % 100 != 0 {
+        return s;
+    }
+    let decimals = match lang {
+        Lang::Tr => ",00",
+        Lang::En => ".00",
+        Lang::Fa => "٫۰۰",
+    };
+    s + decimals
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +211,13 @@ mod tests {
         assert_eq!(amount(1890.5, Lang::En), "1,890.50");
         assert_eq!(amount(500.0, Lang::En), "500");
         assert_eq!(amount(49.9, Lang::Fa), "۴۹٫۹۰");
+    }
+
+    #[test]
+    fn regression_amounts_read_one_way_per_language() {
+        assert_eq!(money(349.0, Lang::Tr), "349,00");
+        assert_eq!(money(49.9, Lang::Tr), "49,90");
+        assert_eq!(money(1890.0, Lang::En), "1,890.00");
+        assert_eq!(money(500.0, Lang::Fa), "۵۰۰٫۰۰");
     }
 }

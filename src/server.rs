@@ -42,9 +42,13 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             }
             let db = config.sqlite_path();
             let orders = SqliteOrders::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
-            let seeded = orders
-                .seed_demo_if_empty(today_utc())
-                .map_err(|e| format!("seeding demo orders: {e}"))?;
+            let seeded = if config.seed_demo {
+                orders
+                    .seed_demo_if_empty(today_utc())
+                    .map_err(|e| format!("seeding demo orders: {e}"))?
+            } else {
+                0
+            };
             if seeded > 0 {
                 println!("seeded {seeded} demo orders into {}", db.display());
             }
@@ -84,6 +88,8 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             pack: pack_source(config),
             trusted_proxies: config.trusted_proxies.clone(),
             sockets: config.sockets,
+            attachments: config.attachments.clone(),
+            no_demo_page: !config.demo_page,
         },
     ))
 }

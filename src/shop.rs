@@ -11,6 +11,9 @@ pub struct Shop {
     pub name: String,
     /// Currency as customers see it in answers (`TL`, `₺`, `EUR`).
     pub currency: String,
+    /// The ISO 4217 code of that currency (`TRY`): an order in it shows `currency` instead
+    /// of the code, so every amount of a reply reads the same way.
+    pub currency_code: String,
     pub shipping_fee: f64,
     /// Orders from this amount ship free.
     pub free_shipping_threshold: f64,
@@ -38,6 +41,7 @@ impl Default for Shop {
         Shop {
             name: "Demo Shop".into(),
             currency: "TL".into(),
+            currency_code: "TRY".into(),
             shipping_fee: 49.90,
             free_shipping_threshold: 500.0,
             delivery_days_min: 1,
@@ -101,6 +105,16 @@ impl Shop {
             "payment_hold_days" => self.payment_hold_days.clone(),
             _ => return None,
         })
+    }
+
+    /// How an order's currency code is shown: the shop's own currency as customers know
+    /// it (`TL`), any other currency by its code.
+    pub fn currency_for(&self, code: &str) -> String {
+        if code.eq_ignore_ascii_case(&self.currency_code) || code == self.currency {
+            self.currency.clone()
+        } else {
+            code.to_owned()
+        }
     }
 
     /// How long a refund takes for a payment method, falling back to the card's.

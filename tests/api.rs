@@ -155,10 +155,11 @@ fn a_conversation_through_the_api_in_turkish_with_its_transcript() {
     assert_eq!(status, 200);
     let t: Value = serde_json::from_str(&body).expect("json");
     let msgs = t["messages"].as_array().expect("messages");
-    assert_eq!(msgs.len(), 6, "{t}");
-    assert_eq!(msgs[0]["from"], "customer");
-    assert_eq!(msgs[0]["text"], "slm");
-    assert_eq!(msgs[1]["from"], "bot");
+    assert_eq!(msgs.len(), 7, "{t}");
+    assert_eq!(msgs[0]["from"], "bot", "the welcome: {t}");
+    assert_eq!(msgs[1]["from"], "customer");
+    assert_eq!(msgs[1]["text"], "slm");
+    assert_eq!(msgs[2]["from"], "bot");
     assert_eq!(t["lang"], "tr");
 }
 
@@ -178,7 +179,7 @@ fn a_button_payload_is_a_turn() {
     ));
     let t: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(
-        t["messages"][0]["text"], "Where is my order?",
+        t["messages"][1]["text"], "Where is my order?",
         "the transcript shows what the customer pressed"
     );
 }

@@ -82,10 +82,13 @@ fn turns(id: &str, transcript: &[(String, String)]) -> Vec<(String, Vec<String>)
                 }
                 out.push((text.clone(), Vec::new()));
             }
-            "bot" => match out.last_mut() {
-                Some((_, replies)) => replies.push(text.clone()),
-                None => panic!("{id}: the transcript starts with a bot message"),
-            },
+            // Before the first customer message there is none: the welcome a conversation
+            // opens with is not a reply.
+            "bot" => {
+                if let Some((_, replies)) = out.last_mut() {
+                    replies.push(text.clone());
+                }
+            }
             other => panic!("{id}: unexpected sender {other}"),
         }
     }

@@ -48,6 +48,17 @@ fn bot() -> Bot {
 }
 
 fn start(name: &str, mode: Mode) -> Harness {
+    start_with(
+        name,
+        mode,
+        WebSettings {
+            agent_token: Some(AGENT_TOKEN.into()),
+            ..WebSettings::default()
+        },
+    )
+}
+
+fn start_with(name: &str, mode: Mode, web_settings: WebSettings) -> Harness {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -66,10 +77,7 @@ fn start(name: &str, mode: Mode) -> Harness {
             per_ip_per_minute: 0,
             per_conversation_per_minute: 0,
         }),
-        WebSettings {
-            agent_token: Some(AGENT_TOKEN.into()),
-            ..WebSettings::default()
-        },
+        web_settings,
     );
     let (fake, running, base) = rt.block_on(async {
         let fake = FakeTelegram::start().await;
@@ -333,6 +341,83 @@ fn a_photo_gets_the_not_text_answer_and_is_kept_for_the_agent() {
         transcript.concat().contains("👤 [photo file_id=PHOTO-big]"),
         "{transcript:?}"
     );
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+
+#[test]
+fn a_photo_and_a_document_are_fetched_with_get_file_and_kept_like_the_widgets() {
+    let dir = std::env::temp_dir().join(format!("destek-tg-files-{}", std::process::id()));
+    let mut settings = WebSettings {
+        agent_token: Some(AGENT_TOKEN.into()),
+        ..WebSettings::default()
+    };
+    settings.attachments.dir = Some(dir.clone());
+    let h = start_with("files", Mode::Polling, settings);
+    let chat = 1016;
+    h.fake.add_file("PHOTO-big", PNG);
+    h.fake.add_file("DOC-1", b"%PDF-1.4\n%%EOF");
+    h.fake.add_file("DOC-2", b"MZ\x90\0 not a pdf");
+    h.fake.push(message(
+        private_chat(chat),
+        user(chat, Some("en")),
+        json!({"photo": [
+            {"file_id": "PHOTO-small", "file_unique_id": "s", "width": 90, "height": 90},
+            {"file_id": "PHOTO-big", "file_unique_id": "b", "width": 800, "height": 800}
+        ]}),
+    ));
+    h.expect(chat, 0, "text messages");
+    h.fake.push(message(
+        private_chat(chat),
+        user(chat, Some("en")),
+        json!({"document": {"file_id": "DOC-1", "file_unique_id": "d1",
+                            "file_name": "receipt.pdf", "mime_type": "application/pdf"},
+               "caption": "my receipt"}),
+    ));
+    h.expect(chat, 1, "");
+    // A file that is not an accepted kind stays a file id.
+    h.fake.push(message(
+        private_chat(chat),
+        user(chat, Some("en")),
+        json!({"document": {"file_id": "DOC-2", "file_unique_id": "d2",
+                            "file_name": "invoice.pdf.exe"}}),
+    ));
+    h.expect(chat, 2, "text messages");
+    let id = format!("tg-{chat}");
+    let folder = dir.join(&id);
+    let mut kept: Vec<Vec<u8>> = std::fs::read_dir(&folder)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [b"%PDF-1.4\n%%EOF".to_vec(), PNG.to_vec()],
+        "{}",
+        folder.display()
+    );
+    let transcript = h.say(chat, Some("en"), "/transcript", "invoice.pdf.exe");
+    let all = transcript.concat();
+    assert!(
+        all.contains(&format!(
+            "👤 📎 photo.jpg /api/v1/conversations/{id}/attachments/"
+        )),
+        "{transcript:?}"
+    );
+    assert!(
+        all.contains("📎 receipt.pdf /api/v1/conversations/"),
+        "{transcript:?}"
+    );
+    assert!(all.contains("my receipt"), "{transcript:?}");
+    assert!(
+        all.contains("[document invoice.pdf.exe file_id=DOC-2]"),
+        "{transcript:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -61,6 +61,14 @@ struct RawWeb {
     sockets_per_conversation: Option<u32>,
     sockets_per_ip: Option<u32>,
     socket_idle_seconds: Option<u32>,
+    /// Serve the demo shop page at `/` (default: only when `orders.source` is sqlite).
+    demo_page: Option<bool>,
+    /// Where customers' attachments are kept (default: beside the SQLite file).
+    attachments_dir: Option<String>,
+    /// The largest attachment, in MB (default 10).
+    attachment_max_mb: Option<u32>,
+    /// The server's public address, for the signed attachment URLs of webhook events.
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +118,9 @@ struct RawOrders {
     query_string_auth: Option<bool>,
     /// Shopify: the Admin API version (defaults to the pinned one).
     api_version: Option<String>,
+    /// Seed the demo orders into an empty SQLite order table (default: only when the
+    /// source is sqlite).
+    seed_demo: Option<bool>,
 }
 
 /// Where order data comes from.
@@ -170,6 +181,12 @@ pub struct Config {
     pub json_logs: bool,
     /// The Telegram channel; on when a bot token is set.
     pub telegram: Option<crate::telegram::Settings>,
+    /// Serve the demo shop page at `/`.
+    pub demo_page: bool,
+    /// Seed demo orders into an empty SQLite order table.
+    pub seed_demo: bool,
+    /// Customers' attachments.
+    pub attachments: crate::web::attachments::Settings,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -211,6 +228,9 @@ impl Default for Config {
             wait_minutes: 5,
             json_logs: false,
             telegram: None,
+            demo_page: true,
+            seed_demo: true,
+            attachments: Default::default(),
         }
     }
 }
@@ -501,6 +521,7 @@ impl Config {
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
         }
+        let seed_demo = orders.seed_demo;
         let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source.clone());
         c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,
@@ -535,6 +556,30 @@ impl Config {
             );
         }
         c.telegram = telegram(raw.telegram.unwrap_or_default(), &env)?;
+        // The demo page and demo orders belong to a trial; with the shop's own orders
+        // they are off unless asked for.
+        let trial = c.orders == OrdersSource::Sqlite;
+        c.demo_page = env_bool("WEB_DEMO_PAGE", &env)?
+            .or(web.demo_page)
+            .unwrap_or(trial);
+        c.seed_demo = env_bool("ORDERS_SEED_DEMO", &env)?
+            .or(seed_demo)
+            .unwrap_or(trial);
+        c.attachments.dir = match env("WEB_ATTACHMENTS_DIR").or(web.attachments_dir) {
+            Some(d) => Some(d.into()),
+            None if c.postgres_url().is_none() => {
+                let db = c.sqlite_path();
+                let stem = db
+                    .file_stem()
+                    .map_or("destek".into(), |s| s.to_string_lossy().into_owned());
+                Some(db.with_file_name(format!("{stem}-attachments")))
+            }
+            None => None,
+        };
+        if let Some(mb) = env_number("WEB_ATTACHMENT_MAX_MB", &env)?.or(web.attachment_max_mb) {
+            c.attachments.max_bytes = mb as usize * 1024 * 1024;
+        }
+        c.attachments.public_url = env("WEB_PUBLIC_URL").or(web.public_url);
         Ok(c)
     }
 

@@ -96,6 +96,14 @@ pub struct Conversation {
     /// credited with its rating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helped_by: Option<String>,
+    /// The customer writes numbers in Persian (or Arabic-Indic) digits: numbers are echoed
+    /// back in those digits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub persian_digits: bool,
+    /// The ids clients gave their latest messages (`client_id`), newest last: a message
+    /// sent again after a lost answer is recognised and not taken twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
 }
 
 /// Where a conversation is inside a flow.

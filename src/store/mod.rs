@@ -176,6 +176,9 @@ pub trait Store: Send + Sync {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The built-in inbox's accounts, sessions and handoff queue.
     fn inbox(&self) -> &dyn agents::AgentStore;
+    /// Forgets a conversation: its state, every message, its webhook deliveries and its
+    /// failed verifications, in one transaction. Returns whether it existed.
+    fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 /// The current time in Unix milliseconds, for the outbox.

@@ -66,11 +66,17 @@ async fn message(channel: &Channel, m: &Message) {
         Incoming::Media {
             description,
             caption,
-        } => match caption {
-            // A photo with a caption is a message: the caption is what the customer says.
-            Some(c) if !c.trim().is_empty() => Said::Text(format!("{description} {c}")),
-            _ => Said::Media(description),
-        },
+        } => {
+            // A photo or document is kept, and linked in the transcript, when it can be.
+            let description = super::files::keep(channel, &id, m)
+                .await
+                .unwrap_or(description);
+            match caption {
+                // A photo with a caption is a message: the caption is what the customer says.
+                Some(c) if !c.trim().is_empty() => Said::Text(format!("{description} {c}")),
+                _ => Said::Media(description),
+            }
+        }
         Incoming::Ignored => return,
     };
     run_turn(channel, chat, &id, said).await;

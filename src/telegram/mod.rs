@@ -12,6 +12,7 @@
 //! are ours, so the secret check is constant-time and every update goes through one
 //! dispatch with one de-duplication.
 
+mod files;
 mod inbound;
 mod keyboard;
 mod lanes;

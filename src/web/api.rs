@@ -77,9 +77,29 @@ pub(super) async fn create_conversation(
             state: Default::default(),
         })
         .await?;
+    // The opening message (welcome, with the main topics as buttons) is part of the
+    // transcript like any reply.
+    let bot = state.bot();
+    let replies = super::welcome::opening(&bot, lang_hint.unwrap_or(bot.default_lang));
+    if !replies.is_empty() {
+        let held = turn::hold(&state, &id).await?;
+        let at = now_rfc3339();
+        let messages = replies
+            .iter()
+            .map(|r| Message {
+                from: Sender::Bot,
+                text: r.text.clone(),
+                buttons: r.buttons.clone(),
+                agent: None,
+                at: at.clone(),
+            })
+            .collect();
+        shared.store.commit(&id, Change::messages(messages)).await?;
+        drop(held);
+    }
     Ok((
         StatusCode::CREATED,
-        Json(json!({"conversation_id": id, "token": token})),
+        Json(json!({"conversation_id": id, "token": token, "replies": replies})),
     )
         .into_response())
 }
@@ -91,6 +111,9 @@ pub(super) struct PostMessage {
     payload: Option<String>,
     /// The pressed button's label, for the transcript.
     label: Option<String>,
+    /// The client's id for this message: sent again (after a lost answer), it is not
+    /// taken twice.
+    client_id: Option<String>,
 }
 
 pub(super) async fn post_message(
@@ -103,16 +126,20 @@ pub(super) async fn post_message(
     if !state.shared().rate.allow_ip(&ip) {
         return Err(ApiError::rate_limited());
     }
-    let said = match json_body(body)? {
+    let body = json_body(body)?;
+    let client_id = super::client_id::check(body.client_id.as_deref())?;
+    let said = match body {
         PostMessage {
             text: Some(t),
             payload: None,
             label: None,
+            ..
         } => Said::Text(t),
         PostMessage {
             text: None,
             payload: Some(p),
             label,
+            ..
         } => Said::Button(p, label),
         _ => {
             return Err(ApiError::bad_request(
@@ -120,7 +147,7 @@ pub(super) async fn post_message(
             ));
         }
     };
-    let out = turn::run(
+    let out = turn::run_once(
         &state,
         &id,
         turn::Caller::Token {
@@ -128,8 +155,12 @@ pub(super) async fn post_message(
             ip: &ip,
         },
         said,
+        client_id,
     )
     .await?;
+    let Some(out) = out else {
+        return Ok(Json(super::client_id::duplicate()));
+    };
     Ok(Json(json!({
         "replies": out.replies,
         "handoff": out.handoff.is_some() || out.relayed,

@@ -7,9 +7,12 @@
 
 mod agent_auth;
 mod api;
+pub mod attachments;
 mod auth;
+mod client_id;
 mod client_ip;
 mod error;
+mod forget;
 pub mod headers;
 pub mod inbox;
 pub mod inbox_live;
@@ -22,6 +25,7 @@ pub mod rate;
 pub mod reload;
 pub mod turn;
 pub mod verify;
+pub mod welcome;
 mod ws;
 
 pub use auth::constant_time_eq;
@@ -34,7 +38,7 @@ use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -93,6 +97,10 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<proxy::Cidr>,
     /// Bounds on open WebSockets.
     pub sockets: live::SocketLimits,
+    /// Customers' attachments: where they are kept, how large they may be.
+    pub attachments: attachments::Settings,
+    /// Do not serve the demo shop page at `/` (production).
+    pub no_demo_page: bool,
 }
 
 impl AppState {
@@ -245,14 +253,32 @@ pub fn app(state: AppState) -> Router {
         .route("/agent/logout", post(agent_auth::logout))
         .route("/api/v1/agent/events", get(inbox_live::events))
         .route("/api/v1/agent/replies", get(inbox::quick_replies))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .route(
+            "/api/v1/conversations/{id}",
+            delete(forget::delete_conversation),
+        )
+        .route(
+            "/api/v1/conversations/{id}/attachments/{attachment_id}",
+            get(attachments::download),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Reads its body itself, up to `web.attachment_max_mb`.
+        .route(
+            "/api/v1/conversations/{id}/attachments",
+            post(attachments::upload),
+        );
     let api = match cors {
         Some(c) => api.layer(c),
         None => api,
     };
-    Router::new()
-        .merge(api)
-        .route("/", get(api::demo_page))
+    let demo = !state.shared().settings.no_demo_page;
+    let router = Router::new().merge(api);
+    let router = if demo {
+        router.route("/", get(api::demo_page))
+    } else {
+        router
+    };
+    router
         .route("/widget.js", get(api::widget_js))
         .route("/widget.css", get(api::widget_css))
         .route("/agent", get(inbox::page))
@@ -275,7 +301,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         return None;
     }
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     if origins.iter().any(|o| o == "*") {
         return Some(layer.allow_origin(AllowOrigin::any()));

@@ -84,6 +84,23 @@ pub async fn run(
     caller: Caller<'_>,
     said: Said,
 ) -> Result<Outcome, ApiError> {
+    run_once(state, id, caller, said, None)
+        .await?
+        .ok_or_else(|| ApiError::internal("a message without a client id taken as a repeat"))
+}
+
+/// How many client message ids a conversation remembers.
+const CLIENT_IDS_KEPT: usize = 32;
+
+/// `run`, for a message the client numbered (`client_id`): a message whose id the
+/// conversation has already taken is not taken again, and `None` is returned.
+pub async fn run_once(
+    state: &AppState,
+    id: &str,
+    caller: Caller<'_>,
+    said: Said,
+    client_id: Option<String>,
+) -> Result<Option<Outcome>, ApiError> {
     // Every event of the turn carries these; a `debug` event ends it with the rest.
     let span = tracing::info_span!(
         "turn",
@@ -92,7 +109,9 @@ pub async fn run(
         intent = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    run_in_span(state, id, caller, said).instrument(span).await
+    run_in_span(state, id, caller, said, client_id)
+        .instrument(span)
+        .await
 }
 
 async fn run_in_span(
@@ -100,7 +119,8 @@ async fn run_in_span(
     id: &str,
     caller: Caller<'_>,
     said: Said,
-) -> Result<Outcome, ApiError> {
+    client_id: Option<String>,
+) -> Result<Option<Outcome>, ApiError> {
     let shared = state.shared();
     let started = std::time::Instant::now();
     // The token is checked before the conversation's limit is charged: a stranger who
@@ -124,11 +144,20 @@ async fn run_in_span(
         return Err(ApiError::rate_limited());
     }
     let _held = hold(state, id).await?;
-    let stored = shared
+    let mut stored = shared
         .store
         .load(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+    if let Some(c) = client_id {
+        if stored.state.client_ids.contains(&c) {
+            return Ok(None);
+        }
+        let ids = &mut stored.state.client_ids;
+        ids.push(c);
+        let over = ids.len().saturating_sub(CLIENT_IDS_KEPT);
+        ids.drain(..over);
+    }
     let span = tracing::Span::current();
     span.record("channel", stored.channel.as_str());
     let (text, input) = match said {
@@ -153,15 +182,25 @@ async fn run_in_span(
         at: now_rfc3339(),
     };
     // Committed before the engine runs: a crash from here on loses no customer message.
+    // (With its client id, so it is not taken twice.)
+    let numbered = !stored.state.client_ids.is_empty();
     shared
         .store
-        .commit(id, Change::messages(vec![inbound.clone()]))
+        .commit(
+            id,
+            Change {
+                messages: vec![inbound.clone()],
+                state: numbered.then(|| stored.state.clone()),
+                outbox: Vec::new(),
+            },
+        )
         .await?;
 
     let bot = state.bot();
     let mut conv = stored.state;
     let gate = super::verify::StoreGate::new(std::sync::Arc::clone(&shared.store), id, ip);
-    let outcome = engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await;
+    let mut outcome = engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await;
+    super::welcome::follow_up(&bot, &conv, &mut outcome);
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome
         .replies
@@ -174,7 +213,6 @@ async fn run_in_span(
             at: at.clone(),
         })
         .collect();
-    let mut outcome = outcome;
     if outcome.handoff.is_some() && conv.assigned_agent.is_none() {
         // A returning customer goes to the agent who helped them last, if they are in.
         conv.assigned_agent = super::inbox::follow_up(state, &conv).await;
@@ -240,7 +278,7 @@ async fn run_in_span(
             }),
         );
     }
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// The webhook events of this turn: a new handoff (with the transcript so far), a message
@@ -281,15 +319,18 @@ async fn handoff_events(
     if let Some(h) = &outcome.handoff {
         let mut transcript = state.shared().store.transcript(id).await?;
         transcript.extend_from_slice(replies);
+        super::attachments::sign_paths(state, id, &mut transcript);
         let c = cx(h, previous_agent.as_deref());
         events.push(handoff::event("handoff.created", &c, &transcript, None));
     } else if outcome.relayed {
         if let Some(h) = &conv.handoff {
             let c = cx(h, None);
+            let mut said = inbound.clone();
+            super::attachments::sign_paths(state, id, std::slice::from_mut(&mut said));
             events.push(handoff::event(
                 "handoff.message",
                 &c,
-                std::slice::from_ref(inbound),
+                std::slice::from_ref(&said),
                 None,
             ));
         }

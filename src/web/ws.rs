@@ -27,6 +27,7 @@ struct Incoming {
     text: Option<String>,
     payload: Option<String>,
     label: Option<String>,
+    client_id: Option<String>,
 }
 
 pub(super) async fn upgrade(
@@ -161,7 +162,15 @@ async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) 
     if !state.shared().rate.allow_ip(ip) {
         return error_event(&ApiError::rate_limited());
     }
-    let said = match serde_json::from_str::<Incoming>(frame) {
+    let incoming = match serde_json::from_str::<Incoming>(frame) {
+        Ok(i) => i,
+        Err(e) => return error_event(&ApiError::bad_request(format!("not JSON: {e}"))),
+    };
+    let client_id = match super::client_id::check(incoming.client_id.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return error_event(&e),
+    };
+    let said = match Ok::<_, ApiError>(incoming) {
         Ok(Incoming { text: Some(t), .. }) => Said::Text(t),
         Ok(Incoming {
             payload: Some(p),
@@ -171,9 +180,9 @@ async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) 
         Ok(_) => {
             return error_event(&ApiError::bad_request("send {\"text\"} or {\"payload\"}"));
         }
-        Err(e) => return error_event(&ApiError::bad_request(format!("not JSON: {e}"))),
+        Err(e) => return error_event(&e),
     };
-    match turn::run(
+    match turn::run_once(
         state,
         id,
         turn::Caller::Token {
@@ -181,10 +190,16 @@ async fn handle(state: &AppState, id: &str, token: &str, ip: &str, frame: &str) 
             ip,
         },
         said,
+        client_id,
     )
     .await
     {
-        Ok(out) => json!({
+        Ok(None) => {
+            let mut d = super::client_id::duplicate();
+            d["type"] = json!("replies");
+            d.to_string()
+        }
+        Ok(Some(out)) => json!({
             "type": "replies",
             "replies": out.replies,
             "handoff": out.handoff.is_some() || out.relayed,

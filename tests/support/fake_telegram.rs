@@ -62,6 +62,8 @@ struct Recorded {
     fail: HashMap<i64, u32>,
     /// When each 429 was returned, per chat.
     refused: Vec<(i64, Instant)>,
+    /// file_id -> the file's bytes, for getFile and the file download.
+    files: HashMap<String, Vec<u8>>,
 }
 
 struct Inner {
@@ -87,6 +89,7 @@ impl FakeTelegram {
         });
         let app = Router::new()
             .route("/{bot}/{method}", post(api).get(api))
+            .route("/file/{bot}/{*path}", axum::routing::get(file))
             .with_state(Arc::clone(&inner));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -99,6 +102,11 @@ impl FakeTelegram {
             url: format!("http://{addr}/"),
             inner,
         }
+    }
+
+    /// A file the Bot API holds (a photo a customer sent), for getFile.
+    pub fn add_file(&self, file_id: &str, data: &[u8]) {
+        self.rec().files.insert(file_id.to_owned(), data.to_vec());
     }
 
     fn rec(&self) -> std::sync::MutexGuard<'_, Recorded> {
@@ -172,6 +180,19 @@ impl FakeTelegram {
     }
 }
 
+/// `GET /file/bot<token>/files/<file_id>`: the file's bytes.
+async fn file(
+    State(inner): State<Arc<Inner>>,
+    Path((bot, path)): Path<(String, String)>,
+) -> Response {
+    let id = path.strip_prefix("files/").unwrap_or_default();
+    let data = inner.rec.lock().expect("fake state").files.get(id).cloned();
+    match data {
+        Some(d) if bot == format!("bot{TOKEN}") => d.into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 fn ok(result: Value) -> Response {
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
@@ -204,6 +225,27 @@ async fn api(
             "has_main_web_app": false,
         })),
         "getupdates" => get_updates(&inner, &req).await,
+        // https://core.telegram.org/bots/api#getfile: a File with the path to download from
+        // https://api.telegram.org/file/bot<token>/<file_path>.
+        "getfile" => {
+            let id = req["file_id"].as_str().unwrap_or_default().to_owned();
+            let size = inner
+                .rec
+                .lock()
+                .expect("fake state")
+                .files
+                .get(&id)
+                .map(Vec::len);
+            match size {
+                Some(n) => ok(json!({"file_id": id, "file_unique_id": format!("u-{id}"),
+                                     "file_size": n, "file_path": format!("files/{id}")})),
+                None => {
+                    let body = json!({"ok": false, "error_code": 400,
+                                      "description": "Bad Request: invalid file_id"});
+                    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+                }
+            }
+        }
         "sendmessage" => send_message(&inner, &req),
         "answercallbackquery" => {
             let id = req["callback_query_id"]

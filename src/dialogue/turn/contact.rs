@@ -258,8 +258,8 @@ impl Turn<'_> {
                         "{} · {} · {} {}",
                         o.order_id,
                         items.join(", "),
-                        crate::locale::amount(o.total, lang),
-                        o.currency
+                        crate::locale::money(o.total, lang),
+                        self.bot.shop.currency_for(&o.currency)
                     ),
                     payload: format!("order:{}", o.order_id),
                 }

@@ -148,6 +148,12 @@ impl<'a> Turn<'a> {
                 t.finished = true;
                 return t;
             }
+            if text.contains(|c: char| c.is_ascii_digit()) {
+                t.conv.persian_digits = false;
+            }
+            if text.contains(|c| matches!(c, '\u{06F0}'..='\u{06F9}' | '\u{0660}'..='\u{0669}')) {
+                t.conv.persian_digits = true;
+            }
             let norm = normalise(text);
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);

@@ -47,7 +47,19 @@ impl Turn<'_> {
             return Some(crate::locale::date(d, lang));
         }
         if is_amount && let Ok(v) = raw.parse::<f64>() {
-            return Some(crate::locale::amount(v, lang));
+            return Some(crate::locale::money(v, lang));
+        }
+        if name == "order.currency" {
+            return Some(self.bot.shop.currency_for(&raw));
+        }
+        // A number the customer wrote in Persian digits comes back in them (a code with
+        // Latin letters, such as TR-55320, stays as it is).
+        if self.conv.persian_digits
+            && lang == Lang::Fa
+            && raw.contains(|c: char| c.is_ascii_digit())
+            && !raw.contains(|c: char| c.is_ascii_alphabetic())
+        {
+            return Some(crate::locale::persian_digits(&raw));
         }
         Some(raw)
     }

@@ -200,6 +200,11 @@ const UNDELIVERED: &str = "SELECT id, conversation_id, event, body, attempts, ne
      FROM outbox WHERE delivered_at IS NULL ORDER BY created_at DESC LIMIT $1";
 const RETRY_ONE: &str =
     "UPDATE outbox SET next_attempt_at = $2 WHERE id = $1 AND delivered_at IS NULL";
+/// One statement, so one transaction: the conversation and everything kept about it.
+const ERASE: &str = "WITH m AS (DELETE FROM messages WHERE conversation_id = $1), \
+     o AS (DELETE FROM outbox WHERE conversation_id = $1), \
+     v AS (DELETE FROM verify_failures WHERE key = $2) \
+     DELETE FROM conversations WHERE id = $1";
 const RETRY_ALL: &str = "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_at IS NULL";
 const TRANSCRIPT: &str = "SELECT sender, text, buttons, agent, at FROM messages
      WHERE conversation_id = $1 ORDER BY seq";
@@ -552,6 +557,13 @@ impl Store for PgStore {
 
     fn inbox(&self) -> &dyn crate::store::agents::AgentStore {
         self
+    }
+
+    fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let key = format!("conversation:{id}");
+            Ok(self.exec(ERASE, &[&id, &key]).await? > 0)
+        })
     }
 }
 

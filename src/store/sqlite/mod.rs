@@ -428,4 +428,17 @@ impl Store for SqliteStore {
     fn inbox(&self) -> &dyn crate::store::agents::AgentStore {
         self
     }
+
+    fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            let (reply, done) = oneshot::channel();
+            {
+                let tx = self.writes.lock().map_err(|_| StoreError::Closed)?;
+                tx.send(Write::Erase { id, reply })
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            Ok(done.await.map_err(|_| StoreError::Closed)?? > 0)
+        })
+    }
 }

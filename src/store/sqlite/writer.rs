@@ -41,6 +41,10 @@ pub(super) enum Write {
         f: RunFn,
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
+    Erase {
+        id: String,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
 }
 
 pub(super) type RunFn = Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>;
@@ -63,7 +67,7 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
-                Write::Retry { reply, .. } | Write::Run { reply, .. } => {
+                Write::Retry { reply, .. } | Write::Run { reply, .. } | Write::Erase { reply, .. } => {
                     let _ = reply.send(r);
                 }
             }
@@ -196,6 +200,23 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                 ),
             }
             .map_err(db)?;
+        }
+        Write::Erase { id, .. } => {
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ?1",
+                params![id],
+            )
+            .map_err(db)?;
+            conn.execute("DELETE FROM outbox WHERE conversation_id = ?1", params![id])
+                .map_err(db)?;
+            conn.execute(
+                "DELETE FROM verify_failures WHERE key = ?1",
+                params![format!("conversation:{id}")],
+            )
+            .map_err(db)?;
+            return conn
+                .execute("DELETE FROM conversations WHERE id = ?1", params![id])
+                .map_err(db);
         }
         Write::Retry { id, .. } => {
             let now_ms = crate::store::now_ms();
