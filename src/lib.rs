@@ -19,6 +19,8 @@
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
+//! `notices` tells customers of order events (delays, shipping, refunds) before they ask:
+//! only conversations that verified the order, through the store, on their own channel.
 
 pub mod bot;
 pub mod cli;
@@ -34,6 +36,7 @@ pub mod locale;
 pub mod logging;
 pub mod matcher;
 pub mod normalise;
+pub mod notices;
 pub mod orders;
 pub mod pack;
 pub mod server;

@@ -77,6 +77,7 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             pack: pack_source(config),
             trusted_proxies: config.trusted_proxies.clone(),
             sockets: config.sockets,
+            notices: config.notices.clone(),
         },
     ))
 }
@@ -104,6 +105,12 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             let _ = stop.wait_for(|s| *s).await;
         }))
     });
+    let notices = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::notices::deliver::run(state.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    };
     if let Some(source) = pack_source(&config) {
         if config.watch {
             let mut stop = stop_rx.clone();
@@ -160,6 +167,7 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
     if let Some(task) = outbox {
         let _ = task.await;
     }
+    let _ = notices.await;
     served
 }
 

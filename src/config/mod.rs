@@ -27,6 +27,7 @@ struct Raw {
     orders: Option<RawOrders>,
     shop: Option<Shop>,
     log: Option<RawLog>,
+    notices: Option<crate::notices::settings::RawNotices>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +101,9 @@ struct RawOrders {
     token_file: Option<String>,
     token: Option<IgnoredAny>,
     timeout_ms: Option<u64>,
+    /// Bearer token of `POST /api/v1/orders/{id}/events` (proactive notices).
+    events_token_file: Option<String>,
+    events_token: Option<IgnoredAny>,
 }
 
 /// Where order data comes from.
@@ -142,6 +146,8 @@ pub struct Config {
     pub json_logs: bool,
     /// The Telegram channel; on when a bot token is set.
     pub telegram: Option<crate::telegram::Settings>,
+    /// Proactive notices (`notices:`, `orders.events_token_file`).
+    pub notices: crate::notices::Settings,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -183,6 +189,7 @@ impl Default for Config {
             wait_minutes: 5,
             json_logs: false,
             telegram: None,
+            notices: crate::notices::Settings::default(),
         }
     }
 }
@@ -447,6 +454,7 @@ impl Config {
         if let Some(w) = handoff.expected_wait_minutes {
             c.wait_minutes = w;
         }
+        let handoff_tz = handoff.timezone.clone();
         if let Some(days) = handoff.business_hours {
             let tz = env("HANDOFF_TIMEZONE")
                 .or(handoff.timezone)
@@ -473,6 +481,15 @@ impl Config {
         if orders.token.is_some() {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
         }
+        crate::notices::settings::token_in_yaml(&orders.events_token)?;
+        let events_token = match (env("ORDERS_EVENTS_TOKEN"), &orders.events_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(path)) => Some(read_secret(path)?),
+            (None, None) => None,
+        };
+        let shop_tz = env("HANDOFF_TIMEZONE").or(handoff_tz);
+        c.notices =
+            crate::notices::settings::from_raw(raw.notices, events_token, shop_tz.as_deref(), &env)?;
         let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source);
         c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,

@@ -3,7 +3,7 @@
 //!
 //! Nothing here decides what a customer may see: verification lives in the dialogue.
 
-mod csv;
+pub mod csv;
 pub mod http;
 pub mod sqlite;
 

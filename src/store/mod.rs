@@ -4,6 +4,7 @@
 //! committed before the turn runs, and the turn's replies and new state are committed
 //! before they are sent, so a process killed at any moment loses nothing it acknowledged.
 
+pub mod notices;
 pub mod postgres;
 pub mod sqlite;
 
@@ -173,6 +174,10 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<crate::throttle::Failures>, StoreError>>;
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Proactive notices, when this store keeps them.
+    fn notices(&self) -> Option<&dyn notices::NoticeStore> {
+        None
+    }
 }
 
 /// The current time in Unix milliseconds, for the outbox.

@@ -19,7 +19,7 @@ const WIDGET_JS: &str = include_str!("../../web/widget.js");
 const WIDGET_CSS: &str = include_str!("../../web/widget.css");
 pub(super) const DEMO_PAGE: &str = include_str!("../../web/index.html");
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match body {
         Ok(Json(v)) => Ok(v),
         Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(

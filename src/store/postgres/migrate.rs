@@ -5,7 +5,7 @@ use super::{db, error_text};
 use crate::store::StoreError;
 use tokio_postgres::Client;
 
-const MIGRATIONS: [(i32, &str); 4] = [
+const MIGRATIONS: [(i32, &str); 5] = [
     (
         1,
         include_str!("../../../migrations/postgres/0001_conversations.sql"),
@@ -21,6 +21,10 @@ const MIGRATIONS: [(i32, &str); 4] = [
     (
         4,
         include_str!("../../../migrations/postgres/0004_outbox_order.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_notices.sql"),
     ),
 ];
 /// The two-key advisory lock held while migrating, so replicas starting together apply

@@ -10,6 +10,7 @@
 //! no half-done transaction and no advisory lock can outlive its owner.
 
 mod migrate;
+mod notices;
 mod pool;
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored, TurnGuard};
@@ -210,6 +211,7 @@ impl PgStore {
             state,
             outbox,
         } = change;
+        let verified = state.as_ref().and_then(|s| s.verified_order.clone());
         let state = state.as_ref().map(state_json).transpose()?;
         let mut rows = Vec::with_capacity(messages.len());
         for m in messages {
@@ -228,6 +230,7 @@ impl PgStore {
         let insert = conn.prepare(INSERT_MESSAGE).await?;
         let update = conn.prepare(UPDATE_STATE).await?;
         let queue = conn.prepare(INSERT_OUTBOX).await?;
+        let index = conn.prepare(notices::INDEX_VERIFIED).await?;
         let tx = conn.client.transaction().await.map_err(db)?;
         // One after another, so `seq` follows the order of the messages.
         for (m, buttons) in &rows {
@@ -237,6 +240,11 @@ impl PgStore {
             )
             .await
             .map_err(db)?;
+        }
+        if let Some(order) = &verified {
+            tx.execute(&index, &[order, &id, &super::now_ms()])
+                .await
+                .map_err(db)?;
         }
         if let Some(state) = &state {
             let n = tx.execute(&update, &[&id, state]).await.map_err(db)?;
@@ -536,6 +544,10 @@ impl Store for PgStore {
             lease.release();
             Ok(())
         })
+    }
+
+    fn notices(&self) -> Option<&dyn super::notices::NoticeStore> {
+        Some(self)
     }
 }
 

@@ -5,6 +5,7 @@
 //! (`synchronous = FULL`: the commit is on disk before anyone is answered). Many concurrent
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
+mod notices;
 mod writer;
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
@@ -16,11 +17,12 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 use writer::{Reply, Write, write_loop};
 
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../../migrations/store/0001_conversations.sql"),
     include_str!("../../../migrations/store/0002_outbox.sql"),
     include_str!("../../../migrations/store/0003_verify_failures.sql"),
     include_str!("../../../migrations/store/0004_outbox_order.sql"),
+    include_str!("../../../migrations/store/0005_notices.sql"),
 ];
 const READERS: usize = 4;
 /// Connections for long reads (transcripts, delivery lists), on the blocking pool: at most
@@ -421,5 +423,9 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db)))
+    }
+
+    fn notices(&self) -> Option<&dyn super::notices::NoticeStore> {
+        Some(self)
     }
 }

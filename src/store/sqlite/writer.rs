@@ -36,6 +36,11 @@ pub(super) enum Write {
         forget_before_ms: i64,
         reply: Reply,
     },
+    /// Any other write, in the same batch and savepoint discipline (notices use it).
+    Run {
+        run: Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
 }
 
 pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
@@ -56,7 +61,7 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
-                Write::Retry { reply, .. } => {
+                Write::Retry { reply, .. } | Write::Run { reply, .. } => {
                     let _ = reply.send(r);
                 }
             }
@@ -149,6 +154,17 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                     .map_err(db)?;
             }
             if let Some(state) = state {
+                if let Some(order) = &state.verified_order {
+                    conn.prepare_cached(
+                        "INSERT INTO verified_orders (order_id, conversation_id, verified_at)
+                         VALUES (?1, ?2, ?3)
+                         ON CONFLICT (order_id, conversation_id)
+                         DO UPDATE SET verified_at = excluded.verified_at",
+                    )
+                    .map_err(db)?
+                    .execute(params![order, id, crate::store::now_ms()])
+                    .map_err(db)?;
+                }
                 let n = conn
                     .execute(
                         "UPDATE conversations SET state = ?2, updated_at = ?3 WHERE id = ?1",
@@ -221,6 +237,7 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                 insert.execute(params![key, at_ms]).map_err(db)?;
             }
         }
+        Write::Run { run, .. } => return run(conn),
     }
     Ok(0)
 }
