@@ -48,6 +48,15 @@ enum Command {
     },
     /// Validate the YAML pack and configuration; every problem as file:line:col.
     Check,
+    /// List proactive notices not yet delivered (all with --all).
+    Notices {
+        /// Show sent and skipped ones too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Record order events from a CSV file (order_id,event,…); a running server tells the
+    /// customers (see docs/notices.md).
+    Notify { file: PathBuf },
     /// Run every intent example and conversation test through the engine.
     Test {
         /// Directory of conversation tests.
@@ -134,6 +143,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Handoffs { all, command } => handoffs(&config, all, command),
         Command::Check => check(&config),
+        Command::Notices { all } => crate::notices::command::list(&config, all),
+        Command::Notify { file } => crate::notices::command::notify(&config, &file),
         Command::Test { conversations } => {
             let bot = load(&config)?;
             let (sources, _) =

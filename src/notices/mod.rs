@@ -11,10 +11,12 @@
 //! - `render`: picks the template variant whose values are all known, so nothing renders
 //!   blank.
 //! - `optout`: "stop", "dur", "لغو", "unsubscribe" turn notices off for a conversation.
-//! - `batch`: the CSV of `destek notify`; `metrics`: counters for `/metrics`.
+//! - `batch`: the CSV of `destek notify`; `command`: `destek notices` and `destek notify`;
+//!   `metrics`: counters for `/metrics`.
 
 pub mod accept;
 pub mod batch;
+pub mod command;
 pub mod deliver;
 pub mod event;
 pub mod metrics;
