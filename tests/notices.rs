@@ -1,7 +1,7 @@
 //! Proactive notices end to end: the order events API (auth, idempotency, bad input), who
 //! hears a notice (only conversations that verified the order), the widget's live socket
 //! and transcript, a Telegram chat through the fake Bot API (an outage delays, quiet hours
-//! postpone), opt-out and the daily limit, and a SIGKILLed server that loses nothing.
+//! postpone), opt-out and the daily limit. Restarts and replicas: `notices_durable.rs`.
 //! Real servers on 127.0.0.1 and real SQLite stores; every wait has a deadline.
 
 #[path = "support/fake_telegram.rs"]
@@ -94,7 +94,10 @@ async fn verified(s: &server::Server, order: &str, email: &str) -> (String, Stri
 
 async fn transcript(s: &server::Server, id: &str, token: &str) -> Vec<Value> {
     let (status, v) = s
-        .get(&format!("/api/v1/conversations/{id}/transcript"), Some(token))
+        .get(
+            &format!("/api/v1/conversations/{id}/transcript"),
+            Some(token),
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     v["messages"].as_array().cloned().unwrap_or_default()
@@ -154,7 +157,10 @@ async fn the_events_api_is_off_without_a_token_and_checks_every_request() {
     let (status, v) = event(&s, ORDER, Some(EVENTS), None, json!({"event": "lost"})).await;
     assert_eq!(status, 400);
     assert!(
-        v["detail"].as_str().unwrap_or_default().contains("out_for_delivery"),
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("out_for_delivery"),
         "{v}"
     );
     let (status, v) = event(
@@ -166,7 +172,12 @@ async fn the_events_api_is_off_without_a_token_and_checks_every_request() {
     )
     .await;
     assert_eq!(status, 400, "{v}");
-    assert!(v["detail"].as_str().unwrap_or_default().contains("tracking_url"));
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tracking_url")
+    );
     let (status, v) = event(
         &s,
         ORDER,
@@ -214,7 +225,10 @@ async fn a_conversation_that_verified_the_order_hears_it_live_and_in_its_transcr
     let (c, c_token) = s.conversation().await;
     s.say(&c, &c_token, "hello").await;
 
-    let url = format!("ws://{}/api/v1/conversations/{a}/ws?token={a_token}", s.addr);
+    let url = format!(
+        "ws://{}/api/v1/conversations/{a}/ws?token={a_token}",
+        s.addr
+    );
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("websocket");
@@ -254,7 +268,10 @@ async fn a_conversation_that_verified_the_order_hears_it_live_and_in_its_transcr
     let text = frame["replies"][0]["text"].as_str().unwrap_or_default();
     assert!(text.contains("running late"), "{text}");
     assert!(text.contains("sorry"), "an apology for the delay: {text}");
-    assert!(text.contains("24 December 2026"), "the new estimate: {text}");
+    assert!(
+        text.contains("24 December 2026"),
+        "the new estimate: {text}"
+    );
     let payloads: Vec<&str> = frame["replies"][0]["buttons"]
         .as_array()
         .map(|b| b.iter().filter_map(|b| b["payload"].as_str()).collect())
@@ -289,7 +306,10 @@ async fn a_conversation_that_verified_the_order_hears_it_live_and_in_its_transcr
         !reply.contains("order number") && !reply.contains("last 4 digits"),
         "{reply}"
     );
-    assert!(reply.contains(ORDER) || reply.contains("shipped"), "{reply}");
+    assert!(
+        reply.contains(ORDER) || reply.contains("shipped"),
+        "{reply}"
+    );
     let m = metrics(&s).await;
     assert!(
         m.contains(r#"destek_notices_sent_total{channel="web",event="delayed"} 1"#),
@@ -316,13 +336,20 @@ async fn an_idempotency_key_notifies_once_and_a_reused_key_is_a_conflict() {
         json!({"event": "delayed"}),
     )
     .await;
-    assert_eq!((status, v["error"].as_str()), (409, Some("idempotency_conflict")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
     deliver(&s.state).await;
     deliver(&s.state).await;
     let said = bot_texts(&transcript(&s, &a, &token).await, "has shipped");
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains("https://track.example/"), "{}", said[0]);
-    assert!(!said[0].contains('—') && !said[0].contains('{'), "{}", said[0]);
+    assert!(
+        !said[0].contains('—') && !said[0].contains('{'),
+        "{}",
+        said[0]
+    );
 
     // An order with no tracking link anywhere: a variant without one, never a gap.
     let (b, b_token) = verified(&s, "SP-77410", "mehmet.kaya@example.com").await;
@@ -331,7 +358,11 @@ async fn an_idempotency_key_notifies_once_and_a_reused_key_is_a_conflict() {
     deliver(&s.state).await;
     let said = bot_texts(&transcript(&s, &b, &b_token).await, "has shipped");
     assert_eq!(said.len(), 1, "{said:?}");
-    assert!(!said[0].contains("track.example") && !said[0].contains('—'), "{}", said[0]);
+    assert!(
+        !said[0].contains("track.example") && !said[0].contains('—'),
+        "{}",
+        said[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,7 +373,10 @@ async fn stop_opts_out_for_good_and_ordinary_words_do_not() {
     let shipped = |id: &str| json!({"event": "shipped", "event_id": id});
     event(&s, ORDER, Some(EVENTS), None, shipped("s-1")).await;
     deliver(&s.state).await;
-    assert_eq!(bot_texts(&transcript(&s, &a, &token).await, "has shipped").len(), 1);
+    assert_eq!(
+        bot_texts(&transcript(&s, &a, &token).await, "has shipped").len(),
+        1
+    );
 
     let (_, v) = s.say(&a, &token, "please stop sending these").await;
     assert!(
@@ -351,7 +385,10 @@ async fn stop_opts_out_for_good_and_ordinary_words_do_not() {
     );
     // Words that mean something else in an ordinary conversation opt nobody out.
     let (_, v) = s.say(&d, &d_token, "stop my order from being late").await;
-    assert!(!server::reply_text(&v).contains("won't send you order updates"), "{v}");
+    assert!(
+        !server::reply_text(&v).contains("won't send you order updates"),
+        "{v}"
+    );
 
     // Kept: more talk, then more events, and still nothing for `a`.
     s.say(&a, &token, "hello").await;
@@ -373,7 +410,11 @@ async fn stop_opts_out_for_good_and_ordinary_words_do_not() {
         .filter(|n| n.stage == Stage::Skipped)
         .collect();
     assert_eq!(skipped.len(), 2);
-    assert!(skipped.iter().all(|n| n.conversation_id == a && n.reason.as_deref() == Some("opted_out")));
+    assert!(
+        skipped
+            .iter()
+            .all(|n| n.conversation_id == a && n.reason.as_deref() == Some("opted_out"))
+    );
     assert!(
         metrics(&s)
             .await
@@ -392,8 +433,19 @@ async fn at_most_the_daily_limit_reaches_one_conversation() {
     )
     .await;
     let (a, token) = verified(&s, ORDER, EMAIL).await;
-    for (id, kind) in [("1", "shipped"), ("2", "out_for_delivery"), ("3", "delivered")] {
-        event(&s, ORDER, Some(EVENTS), None, json!({"event": kind, "event_id": id})).await;
+    for (id, kind) in [
+        ("1", "shipped"),
+        ("2", "out_for_delivery"),
+        ("3", "delivered"),
+    ] {
+        event(
+            &s,
+            ORDER,
+            Some(EVENTS),
+            None,
+            json!({"event": kind, "event_id": id}),
+        )
+        .await;
     }
     deliver(&s.state).await;
     let said = transcript(&s, &a, &token).await;
@@ -534,7 +586,11 @@ async fn a_telegram_chat_receives_the_notice_and_an_outage_only_delays_it() {
     assert_eq!(v["notified"], 1);
     deliver(&t.state).await;
     let sent = t.expect(chat, "out for delivery").await;
-    assert!(sent.text.contains("https://track.example/yk1"), "{}", sent.text);
+    assert!(
+        sent.text.contains("https://track.example/yk1"),
+        "{}",
+        sent.text
+    );
     let labels: Vec<String> = sent.buttons().into_iter().map(|(l, _)| l).collect();
     assert_eq!(labels, ["Ask about this order", "Talk to a person"]);
 
@@ -551,11 +607,17 @@ async fn a_telegram_chat_receives_the_notice_and_an_outage_only_delays_it() {
         .filter(|n| n.stage == Stage::Written)
         .collect();
     assert_eq!(waiting.len(), 1, "in the transcript, push pending");
-    assert!(waiting[0].reason.is_some(), "the error is kept for operators");
+    assert!(
+        waiting[0].reason.is_some(),
+        "the error is kept for operators"
+    );
     t.fake.set_down(false);
     let deadline = Instant::now() + WAIT;
     while t.count(chat, "running late") == 0 {
-        assert!(Instant::now() < deadline, "the notice never arrived after the outage");
+        assert!(
+            Instant::now() < deadline,
+            "the notice never arrived after the outage"
+        );
         deliver(&t.state).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -576,7 +638,11 @@ async fn quiet_hours_hold_a_telegram_notice_until_morning() {
     let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC);
     let hhmm = |h: i64| {
         let t = now.time();
-        format!("{:02}:{:02}", (i64::from(t.hour()) + 24 + h) % 24, t.minute())
+        format!(
+            "{:02}:{:02}",
+            (i64::from(t.hour()) + 24 + h) % 24,
+            t.minute()
+        )
     };
     let quiet = QuietHours::parse(&format!("{}-{}", hhmm(-1), hhmm(1)), "UTC").expect("quiet");
     let until = quiet
@@ -599,193 +665,20 @@ async fn quiet_hours_hold_a_telegram_notice_until_morning() {
     t.event(json!({"event": "delayed"})).await;
     deliver(&t.state).await;
     deliver(&t.state).await;
-    assert_eq!(t.fake.sent_to(chat).len(), before, "nothing sent in quiet hours");
+    assert_eq!(
+        t.fake.sent_to(chat).len(),
+        before,
+        "nothing sent in quiet hours"
+    );
     let notices = all_notices(&t.state).await;
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].stage, Stage::Pending);
-    assert_eq!(notices[0].next_attempt_at, until, "due when quiet hours end");
-    assert_eq!(notices[0].attempts, 0, "a postponement is no failed attempt");
-}
-
-/// One `destek serve` process, SIGKILLed on drop.
-struct Serve {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn destek(config: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_destek"));
-    cmd.arg("--config").arg(config);
-    // Only this test's configuration counts.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESTEK_") || k == "TELOXIDE_TOKEN" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn serve(config: &std::path::Path) -> Serve {
-    use std::io::{BufRead, BufReader};
-    let mut child = destek(config)
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start destek serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("destek serve exited before listening")
-            .expect("read stdout");
-        if let Some(url) = line.strip_prefix("listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Serve { child, base }
-}
-
-async fn post(base: &str, path: &str, token: &str, body: Value) -> Value {
-    let res = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(res.status().is_success(), "{path}: {}", res.status());
-    res.json().await.expect("json")
-}
-
-async fn texts(base: &str, id: &str, token: &str) -> Vec<String> {
-    let v: Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/conversations/{id}/transcript"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("transcript")
-        .json()
-        .await
-        .expect("json");
-    v["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["from"] == "bot")
-        .filter_map(|m| m["text"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Waits until `destek notices` reports nothing pending: from then on nothing more can be
-/// said, so counting what was said is final.
-fn settled(config: &std::path::Path) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = destek(config).arg("notices").output().expect("destek notices");
-        assert!(out.status.success(), "{out:?}");
-        if String::from_utf8_lossy(&out.stdout).contains("no pending notices") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "notices still pending: {out:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[test]
-fn notices_survive_a_sigkill_and_a_stopped_server_and_are_said_once() {
-    let dir = std::env::temp_dir().join(format!("destek-notices-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let token_file = dir.join("events.token");
-    std::fs::write(&token_file, format!("{EVENTS}\n")).expect("token file");
-    let config = dir.join("destek.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "storage: {{url: \"sqlite://{}\"}}\n\
-             web: {{bind: \"127.0.0.1:0\", watch: false}}\n\
-             orders: {{source: memory, events_token_file: \"{}\"}}\n\
-             notices: {{quiet_hours: \"off\"}}\n",
-            dir.join("destek.db").display(),
-            token_file.display()
-        ),
-    )
-    .expect("config");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-
-    let first = serve(&config);
-    let (id, token) = rt.block_on(async {
-        let c: Value = reqwest::Client::new()
-            .post(format!("{}/api/v1/conversations", first.base))
-            .json(&json!({"lang": "en"}))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("json");
-        let id = c["conversation_id"].as_str().expect("id").to_owned();
-        let token = c["token"].as_str().expect("token").to_owned();
-        let path = format!("/api/v1/conversations/{id}/messages");
-        post(&first.base, &path, &token, json!({"text": format!("where is my order {ORDER}")})).await;
-        let v = post(&first.base, &path, &token, json!({"text": EMAIL})).await;
-        assert!(v.to_string().contains("shipped"), "{v}");
-        (id, token)
-    });
-    // An event, then SIGKILL at once: whatever the loop had done by then, nothing is lost.
-    rt.block_on(post(
-        &first.base,
-        &format!("/api/v1/orders/{ORDER}/events"),
-        EVENTS,
-        json!({"event": "shipped", "event_id": "sh-1"}),
-    ));
-    drop(first);
-
-    // While no server runs, a batch queues the next event.
-    let csv = dir.join("events.csv");
-    std::fs::write(
-        &csv,
-        format!("order_id,event,event_id,estimated_delivery\n{ORDER},delayed,dl-1,2026-12-29\n"),
-    )
-    .expect("csv");
-    let out = destek(&config)
-        .arg("notify")
-        .arg(&csv)
-        .output()
-        .expect("destek notify");
-    assert!(out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 conversation(s) to notify"),
-        "{out:?}"
+    assert_eq!(
+        notices[0].next_attempt_at, until,
+        "due when quiet hours end"
     );
-    let pending = destek(&config).arg("notices").output().expect("destek notices");
-    assert!(
-        String::from_utf8_lossy(&pending.stdout).contains("delayed"),
-        "the batch's notice is listed as pending: {pending:?}"
+    assert_eq!(
+        notices[0].attempts, 0,
+        "a postponement is no failed attempt"
     );
-    // The same batch again is recognised by its event ids.
-    let again = destek(&config).arg("notify").arg(&csv).output().expect("notify");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("seen before"), "{again:?}");
-
-    let second = serve(&config);
-    settled(&config);
-    let said = rt.block_on(texts(&second.base, &id, &token));
-    let count = |f: &str| said.iter().filter(|t| t.contains(f)).count();
-    assert_eq!(count("has shipped"), 1, "{said:#?}");
-    assert_eq!(count("running late"), 1, "{said:#?}");
-    drop(second);
-    let _ = std::fs::remove_dir_all(&dir);
 }

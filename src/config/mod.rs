@@ -488,8 +488,12 @@ impl Config {
             (None, None) => None,
         };
         let shop_tz = env("HANDOFF_TIMEZONE").or(handoff_tz);
-        c.notices =
-            crate::notices::settings::from_raw(raw.notices, events_token, shop_tz.as_deref(), &env)?;
+        c.notices = crate::notices::settings::from_raw(
+            raw.notices,
+            events_token,
+            shop_tz.as_deref(),
+            &env,
+        )?;
         let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source);
         c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,

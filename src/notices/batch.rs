@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn rows_are_checked_and_errors_located() {
-        let ok = "order_id,event,estimated_delivery\n48213977,delayed,2026-12-24\n55501234,shipped,\n";
+        let ok =
+            "order_id,event,estimated_delivery\n48213977,delayed,2026-12-24\n55501234,shipped,\n";
         let rows = parse("e.csv", ok).expect("valid");
         assert_eq!(rows.len(), 2);
         assert_eq!(

@@ -30,7 +30,14 @@ pub fn list(config: &Config, all: bool) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())?;
         if list.is_empty() {
-            println!("{}", if all { "no notices" } else { "no pending notices" });
+            println!(
+                "{}",
+                if all {
+                    "no notices"
+                } else {
+                    "no pending notices"
+                }
+            );
         }
         for n in &list {
             let state = match n.stage {

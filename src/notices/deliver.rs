@@ -88,9 +88,17 @@ async fn handle(state: &AppState, store: &dyn NoticeStore, n: Notice) {
     }
 }
 
-async fn skip(state: &AppState, store: &dyn NoticeStore, n: &Notice, reason: &str) -> Result<(), String> {
+async fn skip(
+    state: &AppState,
+    store: &dyn NoticeStore,
+    n: &Notice,
+    reason: &str,
+) -> Result<(), String> {
     state.shared().metrics.notices.skipped(reason, 1);
-    store.skip_notice(&n.id, reason).await.map_err(|e| e.to_string())
+    store
+        .skip_notice(&n.id, reason)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// When pushes must wait for the end of quiet hours: that moment in Unix milliseconds.
@@ -162,8 +170,7 @@ async fn write(state: &AppState, store: &dyn NoticeStore, n: &Notice) -> Result<
     // in the middle of something else, which the notice must not derail.
     if conv.flow.is_none() && conv.handoff.is_none() {
         conv.verified_order = Some(n.order_id.clone());
-        conv.slots
-            .insert("order_number".into(), n.order_id.clone());
+        conv.slots.insert("order_number".into(), n.order_id.clone());
     }
     let message = Message {
         from: Sender::Bot,

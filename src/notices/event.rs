@@ -151,7 +151,11 @@ fn date(s: &str) -> Option<String> {
         return Some(d.to_string());
     }
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Some(t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string());
+        return Some(
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_string(),
+        );
     }
     None
 }
@@ -188,8 +192,16 @@ mod tests {
 
     #[test]
     fn fields_are_checked_with_clear_messages() {
-        assert_eq!(raw("shipped").check().map(|e| e.event), Ok(EventKind::Shipped));
-        assert!(raw("lost").check().unwrap_err().contains("out_for_delivery"));
+        assert_eq!(
+            raw("shipped").check().map(|e| e.event),
+            Ok(EventKind::Shipped)
+        );
+        assert!(
+            raw("lost")
+                .check()
+                .unwrap_err()
+                .contains("out_for_delivery")
+        );
         let mut r = raw("delayed");
         r.estimated_delivery = Some("next week".into());
         assert!(r.check().unwrap_err().contains("estimated_delivery"));

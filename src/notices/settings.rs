@@ -133,11 +133,13 @@ pub fn from_raw(
             None => Ok(v),
         }
     };
-    let window_days = number("NOTICES_WINDOW_DAYS", raw.window_days)?.unwrap_or(DEFAULT_WINDOW_DAYS);
+    let window_days =
+        number("NOTICES_WINDOW_DAYS", raw.window_days)?.unwrap_or(DEFAULT_WINDOW_DAYS);
     if window_days == 0 {
         return Err("notices.window_days: must be at least 1".into());
     }
-    let max_per_day = number("NOTICES_MAX_PER_DAY", raw.max_per_day)?.unwrap_or(DEFAULT_MAX_PER_DAY);
+    let max_per_day =
+        number("NOTICES_MAX_PER_DAY", raw.max_per_day)?.unwrap_or(DEFAULT_MAX_PER_DAY);
     let tz = env("NOTICES_TIMEZONE")
         .or(raw.timezone)
         .or(shop_timezone.map(str::to_owned))

@@ -121,28 +121,19 @@ impl Outgoing {
             self.limits.per_chat_burst,
             self.limits.per_chat_per_second,
         ));
-        self.lanes
-            .push(
-                chat,
-                OutMessage {
-                    text,
-                    keyboard,
-                    done,
-                },
-                move |m| {
-                    deliver(bot.clone(), chat, m, Arc::clone(&pace), Arc::clone(&global))
-                },
-            );
+        self.lanes.push(
+            chat,
+            OutMessage {
+                text,
+                keyboard,
+                done,
+            },
+            move |m| deliver(bot.clone(), chat, m, Arc::clone(&pace), Arc::clone(&global)),
+        );
     }
 }
 
-async fn deliver(
-    bot: Bot,
-    chat: i64,
-    mut msg: OutMessage,
-    pace: Arc<Bucket>,
-    global: Arc<Bucket>,
-) {
+async fn deliver(bot: Bot, chat: i64, mut msg: OutMessage, pace: Arc<Bucket>, global: Arc<Bucket>) {
     let done = msg.done.take();
     let outcome = attempts(bot, chat, &msg, pace, global).await;
     if let Some(done) = done {
@@ -184,7 +175,9 @@ async fn attempts(
     crate::logging::warn(format_args!(
         "telegram: sendMessage to chat {chat}: gave up after {MAX_ATTEMPTS} attempts"
     ));
-    Err(format!("sendMessage: gave up after {MAX_ATTEMPTS} attempts"))
+    Err(format!(
+        "sendMessage: gave up after {MAX_ATTEMPTS} attempts"
+    ))
 }
 
 /// Cuts `text` into pieces of at most `max` chars, at a line break when there is one.

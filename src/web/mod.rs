@@ -248,7 +248,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/handoffs/{id}/messages", post(api::agent_message))
         .route("/api/v1/handoffs/{id}/resolve", post(api::resolve_handoff))
         .route("/admin/reload", post(api::admin_reload))
-        .route("/api/v1/orders/{order_id}/events", post(notices::order_event))
+        .route(
+            "/api/v1/orders/{order_id}/events",
+            post(notices::order_event),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let api = match cors {
         Some(c) => api.layer(c),

@@ -131,9 +131,7 @@ impl PgStore {
                 .map_err(db)?;
             }
             let n = i32::try_from(rows.len()).unwrap_or(i32::MAX);
-            tx.execute(&set_notified, &[&e.key, &n])
-                .await
-                .map_err(db)?;
+            tx.execute(&set_notified, &[&e.key, &n]).await.map_err(db)?;
             Accepted::New(rows.len())
         };
         tx.commit().await.map_err(db)?;

@@ -246,10 +246,12 @@ impl NoticeStore for SqliteStore {
         let (id, reason) = (id.to_owned(), reason.to_owned());
         Box::pin(async move {
             self.run(move |conn| {
-                conn.prepare_cached("UPDATE notices SET stage = 'skipped', reason = ?2 WHERE id = ?1")
-                    .map_err(db)?
-                    .execute(params![id, reason])
-                    .map_err(db)
+                conn.prepare_cached(
+                    "UPDATE notices SET stage = 'skipped', reason = ?2 WHERE id = ?1",
+                )
+                .map_err(db)?
+                .execute(params![id, reason])
+                .map_err(db)
             })
             .await?;
             Ok(())
