@@ -13,6 +13,9 @@ const MAX_BATCH: usize = 512;
 
 pub(super) type Reply = oneshot::Sender<Result<(), StoreError>>;
 
+/// A write of its own (`Write::Run`): runs inside the batch's transaction, in a savepoint.
+pub(super) type RunWrite = Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>;
+
 pub(super) enum Write {
     Create(Stored, Reply),
     Commit {
@@ -38,7 +41,7 @@ pub(super) enum Write {
     },
     /// Any other write, in the same batch and savepoint discipline (notices use it).
     Run {
-        run: Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>,
+        run: RunWrite,
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
 }
