@@ -29,6 +29,8 @@ const MAX_ROUNDS: usize = 64;
 /// How long the order backend may take to fill in a notice's details.
 const ORDER_LOOKUP: Duration = Duration::from_secs(3);
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Failed attempts after which a notice is given up (`undeliverable`).
+const MAX_ATTEMPTS: u32 = 60;
 
 /// Runs until `stop` resolves, then makes one last pass.
 pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) {
@@ -59,9 +61,30 @@ pub async fn pass(state: &AppState) -> usize {
             }
         };
         let count = due.len();
+        // A conversation's notices one after another, in the order they were queued;
+        // different conversations at once, so a slow chat holds up no other.
+        let mut groups: Vec<Vec<Notice>> = Vec::new();
         for n in due {
-            handle(state, store, n).await;
+            match groups
+                .iter_mut()
+                .find(|g| g[0].conversation_id == n.conversation_id)
+            {
+                Some(g) => g.push(n),
+                None => groups.push(vec![n]),
+            }
         }
+        let mut tasks = tokio::task::JoinSet::new();
+        for group in groups {
+            let state = state.clone();
+            tasks.spawn(async move {
+                if let Some(store) = state.shared().store.notices() {
+                    for n in group {
+                        handle(&state, store, n).await;
+                    }
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
         handled += count;
         if count < BATCH {
             break;
@@ -81,6 +104,12 @@ async fn handle(state: &AppState, store: &dyn NoticeStore, n: Notice) {
             "notice {} to conversation {}: {e}",
             n.id, n.conversation_id
         ));
+        if n.attempts + 1 >= MAX_ATTEMPTS {
+            // About two days of hourly retries: the chat is gone (a blocked bot, a
+            // deleted chat); the notice is given up, visible in `destek notices --all`.
+            let _ = skip(state, store, &n, "undeliverable").await;
+            return;
+        }
         let next = now_ms() + backoff_ms(n.attempts, jitter());
         if let Err(e) = store.defer_notice(&n.id, next, Some(e)).await {
             crate::logging::error(format!("notices: {e}"));
@@ -116,6 +145,12 @@ async fn write(state: &AppState, store: &dyn NoticeStore, n: &Notice) -> Result<
         Ok(e) => e,
         Err(_) => return skip(state, store, n, "unreadable").await,
     };
+    // Looked up before the conversation is held: the backend may be slow.
+    let order = match tokio::time::timeout(ORDER_LOOKUP, shared.orders.order(&n.order_id)).await {
+        Ok(Ok(o)) => o,
+        // The event alone still makes a notice; the variants cover what it lacks.
+        _ => None,
+    };
     let held = crate::web::turn::hold(state, &n.conversation_id)
         .await
         .map_err(|e| e.detail)?;
@@ -148,11 +183,6 @@ async fn write(state: &AppState, store: &dyn NoticeStore, n: &Notice) -> Result<
     }
     let bot = state.bot();
     let lang = conv.lang.or(stored.lang_hint).unwrap_or(bot.default_lang);
-    let order = match tokio::time::timeout(ORDER_LOOKUP, shared.orders.order(&n.order_id)).await {
-        Ok(Ok(o)) => o,
-        // The event alone still makes a notice; the variants cover what it lacks.
-        _ => None,
-    };
     let kind = event.event;
     let var = |name: &str| render::variable(&bot, lang, &n.order_id, &event, order.as_ref(), name);
     let Some((_, reply)) = render::notice(&bot, kind, lang, &var) else {
