@@ -1,7 +1,8 @@
 //! The chat widget in a real browser: `destek serve` on a free port, headless Chromium driven
 //! through chromedriver with the W3C WebDriver HTTP protocol (a small client below, on
-//! reqwest). A Turkish chat with a quick-reply button and a reload, then a Persian chat in a
-//! right-to-left panel; screenshots go to `target/widget-tr.png` and `target/widget-fa.png`.
+//! reqwest). A Turkish chat with a quick-reply button and a reload, a proactive notice
+//! arriving in an open widget, then a Persian chat in a right-to-left panel; screenshots
+//! go to `target/widget-tr.png` and `target/widget-fa.png`.
 //!
 //! Needs `/usr/bin/chromium` and `chromedriver` (`apt-get install chromium chromium-driver`);
 //! without them the test prints SKIPPED and passes, unless `DESTEK_REQUIRE_ALL` is set.
@@ -21,6 +22,7 @@ const SKIPPED: &str =
 /// How long one step (a page load, a bot reply) may take.
 const STEP: Duration = Duration::from_secs(20);
 const AGENT_TOKEN: &str = "agent-secret-for-the-widget-test";
+const EVENTS_TOKEN: &str = "events-secret-for-the-widget-test";
 
 /// The widget's shadow root, for scripts run in the page.
 const ROOT: &str = "const host = document.querySelector('destek-widget'); \
@@ -46,6 +48,7 @@ fn widget_in_a_real_browser() {
     rt.block_on(async {
         let wd = WebDriver::new(&driver.url, &tmp).await;
         turkish(&wd, &server.url, &shots, &tmp).await;
+        notice(&wd, &server.url).await;
         persian(&wd, &server.url, &shots).await;
         mobile(&wd, &shots).await;
     });
@@ -358,6 +361,60 @@ async fn mobile(wd: &WebDriver, shots: &Path) {
     wd.screenshot(&shots.join("widget-mobile.png")).await;
 }
 
+/// A customer who verified an order hears of its delay while the page is open: the notice
+/// arrives over the WebSocket and shows as an ordinary bot message with its buttons.
+async fn notice(wd: &WebDriver, base: &str) {
+    wd.js("localStorage.clear(); sessionStorage.clear(); return true;")
+        .await;
+    wd.navigate(&format!("{base}/")).await;
+    wait_loaded(wd).await;
+    let bubble = wd.widget_element(".bubble").await;
+    wd.click(&bubble).await;
+    let input = wd.widget_element("textarea").await;
+    wd.type_text(&input, "siparişim nerede 48213977\u{E007}")
+        .await;
+    wait_bot_replies(wd, 1).await;
+    wd.type_text(&input, "ayse.yilmaz@example.com\u{E007}")
+        .await;
+    wait_bot_replies(wd, 2).await;
+    let before = messages(wd).await.len();
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/orders/48213977/events"))
+        .bearer_auth(EVENTS_TOKEN)
+        .json(&json!({"event": "delayed", "estimated_delivery": "2026-12-24"}))
+        .send()
+        .await
+        .expect("order event");
+    let body: Value = resp.json().await.unwrap_or_default();
+    assert_eq!(body["notified"], 1, "{body}");
+    let shown = wd
+        .wait_js(
+            "the notice in the open widget",
+            &format!(
+                "{ROOT} const m = [...r.querySelectorAll('.msg.bot')].pop(); \
+                 const t = m && m.querySelector('.bubbletext').textContent; \
+                 return t && t.includes('gecikiyor') && \
+                 [t, [...r.querySelectorAll('.quick .qr')].map(b => b.textContent)];"
+            ),
+        )
+        .await;
+    let text = shown[0].as_str().unwrap_or_default();
+    assert!(
+        text.contains("24 Aralık 2026"),
+        "the new date, in Turkish: {text}"
+    );
+    assert_eq!(
+        shown[1],
+        json!(["Bu sipariş hakkında sor", "Temsilciye bağlan"]),
+        "{shown}"
+    );
+    assert_eq!(
+        messages(wd).await.len(),
+        before + 1,
+        "one message, shown once"
+    );
+}
+
 async fn wait_loaded(wd: &WebDriver) {
     wd.wait_js(
         "the widget to load (script, stylesheet, shadow root)",
@@ -442,13 +499,17 @@ fn start_server(tmp: &TempDir) -> Proc {
     let db = tmp.path.join("destek.db");
     let agent = tmp.path.join("agent-token");
     std::fs::write(&agent, AGENT_TOKEN).expect("write agent token");
+    let events = tmp.path.join("events-token");
+    std::fs::write(&events, EVENTS_TOKEN).expect("write events token");
     std::fs::write(
         &config,
         format!(
             "web:\n  bind: \"127.0.0.1:0\"\nstorage:\n  url: \"sqlite://{}\"\n\
-             handoff:\n  agent_token_file: \"{}\"\n",
+             handoff:\n  agent_token_file: \"{}\"\n\
+             orders:\n  events_token_file: \"{}\"\n",
             db.display(),
-            agent.display()
+            agent.display(),
+            events.display()
         ),
     )
     .expect("write config");
