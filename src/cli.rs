@@ -314,6 +314,12 @@ fn check(config: &Config) -> Result<ExitCode, String> {
     match &compiled.bot {
         Some(bot) => {
             warnings += example_warnings(bot);
+            if config.notices.events_token.is_some() {
+                warnings += crate::notices::render::missing_templates(bot)
+                    .iter()
+                    .map(|w| println!("{from}: warning: {w}"))
+                    .count();
+            }
             println!(
                 "{from}: {} intents, {} flows, {} templates, {} keywords; {warnings} warnings",
                 bot.intents.len(),

@@ -420,6 +420,27 @@ async fn stop_opts_out_for_good_and_ordinary_words_do_not() {
             .await
             .contains(r#"destek_notices_skipped_total{reason="opted_out"} 2"#)
     );
+
+    // "start" as the whole message turns them back on.
+    let (_, v) = s.say(&a, &token, "start").await;
+    assert!(
+        server::reply_text(&v).contains("let you know here again"),
+        "{v}"
+    );
+    let (_, v) = event(
+        &s,
+        ORDER,
+        Some(EVENTS),
+        None,
+        json!({"event": "refund_issued", "event_id": "r-1"}),
+    )
+    .await;
+    assert_eq!(v["notified"], 2, "{v}");
+    deliver(&s.state).await;
+    assert_eq!(
+        bot_texts(&transcript(&s, &a, &token).await, "refunded").len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -680,5 +701,19 @@ async fn quiet_hours_hold_a_telegram_notice_until_morning() {
     assert_eq!(
         notices[0].attempts, 0,
         "a postponement is no failed attempt"
+    );
+    let m = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(m.contains("destek_notices_pending 1"), "{m}");
+    assert!(
+        m.contains(r#"destek_notices_skipped_total{reason="quiet_hours"} 1"#),
+        "{m}"
     );
 }

@@ -2,7 +2,8 @@
 //! things in ordinary conversation ("stop my order"), so they opt out only as the whole
 //! message, or — in a conversation that has received a notice — alongside nothing but
 //! words about the notices themselves ("please stop sending these"). The opt-out is
-//! kept in the conversation's state and the customer is told so.
+//! kept in the conversation's state and the customer is told so; "start" as the whole
+//! message of a conversation that opted out turns notices back on.
 
 use crate::bot::Bot;
 use crate::dialogue::{Conversation, Input, Outcome, render};
@@ -17,6 +18,28 @@ const WORDS: &[(&str, Lang)] = &[
     ("durdur", Lang::Tr),
     ("لغو", Lang::Fa),
 ];
+
+/// Words that turn notices back on, as the whole message of a conversation that opted out.
+const BACK_ON: &[(&str, Lang)] = &[
+    ("start", Lang::En),
+    ("subscribe", Lang::En),
+    ("başla", Lang::Tr),
+    ("basla", Lang::Tr),
+    ("شروع", Lang::Fa),
+];
+
+/// Whether `text` asks for notices again (only asked of a conversation that opted out).
+pub fn opt_in(text: &str) -> Option<Lang> {
+    let folded = fold(text);
+    let words: Vec<&str> = folded.split_whitespace().collect();
+    let [only] = words.as_slice() else {
+        return None;
+    };
+    BACK_ON
+        .iter()
+        .find(|(w, _)| fold(w) == *only)
+        .map(|(_, lang)| *lang)
+}
 
 /// Words that may stand beside an opt-out word in a conversation that received a notice:
 /// politeness and words for the notices themselves, never an order, a product or a verb
@@ -118,21 +141,36 @@ pub fn before_turn(bot: &Bot, conv: &mut Conversation, input: &Input) -> (Option
     let Some(text) = input.text.as_deref() else {
         return (None, answered);
     };
-    let Some(word_lang) = opt_out(text, conv.notices.received > 0) else {
-        return (None, answered);
+    let (word_lang, template) = if conv.notices.off {
+        match opt_in(text) {
+            Some(l) => (l, super::render::OPTED_IN),
+            None => return (None, answered),
+        }
+    } else {
+        match opt_out(text, conv.notices.received > 0) {
+            Some(l) => (l, super::render::OPTED_OUT),
+            None => return (None, answered),
+        }
     };
-    conv.notices.off = true;
+    conv.notices.off = template == super::render::OPTED_OUT;
     let lang = conv.lang.or(input.lang_hint).unwrap_or(word_lang);
     let replies = bot
         .templates
-        .get(super::render::OPTED_OUT)
+        .get(template)
         .map(|t| render(t, lang, &|name| bot.shop.variable(name)))
         .into_iter()
         .collect();
     let outcome = Outcome {
         replies,
         lang,
-        intent: Some("notices_off".into()),
+        intent: Some(
+            if conv.notices.off {
+                "notices_off"
+            } else {
+                "notices_on"
+            }
+            .into(),
+        ),
         handoff: None,
         relayed: false,
         failed_verifications: Vec::new(),
@@ -161,6 +199,14 @@ mod tests {
         assert_eq!(opt_out("siparişimi durdur", true), None);
         assert_eq!(opt_out("سفارشم را لغو کن", true), None);
         assert_eq!(opt_out("where is my order", true), None);
+    }
+
+    #[test]
+    fn only_a_whole_start_turns_them_back_on() {
+        assert_eq!(opt_in("Start"), Some(Lang::En));
+        assert_eq!(opt_in("başla"), Some(Lang::Tr));
+        assert_eq!(opt_in("شروع"), Some(Lang::Fa));
+        assert_eq!(opt_in("start my return"), None);
     }
 
     #[test]

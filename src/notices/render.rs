@@ -14,6 +14,8 @@ pub const VARIANTS: [&str; 4] = ["", "_no_estimate", "_no_tracking", "_plain"];
 
 /// The template the customer hears after opting out.
 pub const OPTED_OUT: &str = "notice_opted_out";
+/// The template the customer hears after turning notices back on ("start").
+pub const OPTED_IN: &str = "notice_opted_in";
 
 /// The base template id of an event (`notice_delayed`).
 pub fn template_id(kind: EventKind) -> String {
@@ -90,4 +92,34 @@ pub fn notice(
 fn with_id(mut r: Reply, id: &str) -> Reply {
     r.template = id.to_owned();
     r
+}
+
+/// The events the pack has no template for (any variant): with the events endpoint on,
+/// `destek check` warns of each, since such events are recorded but never said.
+pub fn missing_templates(bot: &Bot) -> Vec<String> {
+    [
+        EventKind::Delayed,
+        EventKind::Shipped,
+        EventKind::OutForDelivery,
+        EventKind::Delivered,
+        EventKind::RefundIssued,
+    ]
+    .into_iter()
+    .filter(|k| {
+        let base = template_id(*k);
+        !VARIANTS
+            .iter()
+            .any(|v| bot.templates.contains_key(&format!("{base}{v}")))
+    })
+    .map(|k| {
+        format!(
+            "no `{}` template: `{}` order events are never said to customers",
+            template_id(k),
+            k.as_str()
+        )
+    })
+    .chain((!bot.templates.contains_key(OPTED_OUT)).then(|| {
+        format!("no `{OPTED_OUT}` template: a customer who opts out of notices is not told so")
+    }))
+    .collect()
 }
