@@ -44,7 +44,8 @@ const INSERT_MESSAGE: &str =
     "INSERT INTO messages (conversation_id, sender, text, buttons, agent, at)
      VALUES ($1, $2, $3, $4, $5, $6)";
 const UPDATE_STATE: &str = "UPDATE conversations SET state = $2, updated_at = now() WHERE id = $1";
-const SKIP: &str = "UPDATE notices SET stage = 'skipped', reason = $2 WHERE id = $1";
+const SKIP: &str = "UPDATE notices SET stage = 'skipped', reason = $2
+     WHERE id = $1 AND stage IN ('pending', 'written')";
 const DEFER: &str = "UPDATE notices SET next_attempt_at = $2, attempts = attempts + $3,
          reason = COALESCE($4, reason)
      WHERE id = $1";

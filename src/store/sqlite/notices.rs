@@ -247,7 +247,8 @@ impl NoticeStore for SqliteStore {
         Box::pin(async move {
             self.run(move |conn| {
                 conn.prepare_cached(
-                    "UPDATE notices SET stage = 'skipped', reason = ?2 WHERE id = ?1",
+                    "UPDATE notices SET stage = 'skipped', reason = ?2
+                     WHERE id = ?1 AND stage IN ('pending', 'written')",
                 )
                 .map_err(db)?
                 .execute(params![id, reason])
