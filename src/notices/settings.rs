@@ -192,6 +192,37 @@ mod tests {
     }
 
     #[test]
+    fn settings_take_defaults_yaml_and_environment_in_that_order() {
+        let none = |_: &str| None;
+        let s = from_raw(None, Some("t".into()), Some("Europe/Istanbul"), &none).expect("ok");
+        assert_eq!((s.window_days, s.max_per_day), (90, 3));
+        let q = s.quiet.expect("quiet hours by default");
+        assert_eq!(q.tz.iana_name(), Some("Europe/Istanbul"));
+        let env = |k: &str| match k {
+            "NOTICES_QUIET_HOURS" => Some("off".to_owned()),
+            "NOTICES_MAX_PER_DAY" => Some("0".to_owned()),
+            _ => None,
+        };
+        let s = from_raw(None, None, None, &env).expect("ok");
+        assert!(s.quiet.is_none() && s.max_per_day == 0 && s.events_token.is_none());
+        let bad = |k: &str| (k == "NOTICES_WINDOW_DAYS").then(|| "ninety".to_owned());
+        let e = from_raw(None, None, None, &bad).unwrap_err();
+        assert!(e.contains("DESTEK_NOTICES_WINDOW_DAYS"), "{e}");
+        assert!(
+            token_in_yaml(&Some(IgnoredAny))
+                .unwrap_err()
+                .contains("events_token_file")
+        );
+        assert!(
+            !format!(
+                "{:?}",
+                from_raw(None, Some("s3cret".into()), None, &none).expect("ok")
+            )
+            .contains("s3cret")
+        );
+    }
+
+    #[test]
     fn quiet_hours_within_a_day_and_bad_specs() {
         let q = QuietHours::parse("13:00-14:00", "UTC").expect("parse");
         assert_eq!(
