@@ -53,6 +53,15 @@ enum Command {
     },
     /// Validate the YAML pack and configuration; every problem as file:line:col.
     Check,
+    /// List proactive notices not yet delivered (all with --all).
+    Notices {
+        /// Show sent and skipped ones too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Record order events from a CSV file (order_id,event,…); a running server tells the
+    /// customers (see docs/notices.md).
+    Notify { file: PathBuf },
     /// Run every intent example and conversation test through the engine.
     Test {
         /// Directory of conversation tests.
@@ -154,6 +163,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Handoffs { all, command } => handoffs(&config, all, command),
         Command::Agents { command } => crate::agents::command(&config, command),
         Command::Check => check(&config),
+        Command::Notices { all } => crate::notices::command::list(&config, all),
+        Command::Notify { file } => crate::notices::command::notify(&config, &file),
         Command::Test { conversations } => {
             let bot = load(&config)?;
             let (sources, _) =
@@ -324,6 +335,12 @@ fn check(config: &Config) -> Result<ExitCode, String> {
         Some(bot) => {
             warnings += example_warnings(bot);
             println!("{}", orders_summary(&config.orders));
+            if config.notices.events_token.is_some() {
+                warnings += crate::notices::render::missing_templates(bot)
+                    .iter()
+                    .map(|w| println!("{from}: warning: {w}"))
+                    .count();
+            }
             println!(
                 "{from}: {} intents, {} flows, {} templates, {} keywords; {warnings} warnings",
                 bot.intents.len(),

@@ -23,6 +23,8 @@
 //! networked ones over one `orders::transport`.
 //! `agents` holds the built-in inbox's accounts (argon2id passwords, `destek agents`); the
 //! inbox itself is served by `web` at `/agent`.
+//! `notices` tells customers of order events (delays, shipping, refunds) before they ask:
+//! only conversations that verified the order, through the store, on their own channel.
 
 pub mod agents;
 pub mod bot;
@@ -39,6 +41,7 @@ pub mod locale;
 pub mod logging;
 pub mod matcher;
 pub mod normalise;
+pub mod notices;
 pub mod orders;
 pub mod pack;
 pub mod server;

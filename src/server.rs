@@ -90,6 +90,7 @@ pub async fn state(config: &Config, bot: Bot) -> Result<AppState, String> {
             sockets: config.sockets,
             attachments: config.attachments.clone(),
             no_demo_page: !config.demo_page,
+            notices: config.notices.clone(),
         },
     ))
 }
@@ -117,6 +118,12 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             let _ = stop.wait_for(|s| *s).await;
         }))
     });
+    let notices = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::notices::deliver::run(state.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    };
     if let Some(source) = pack_source(&config) {
         if config.watch {
             let mut stop = stop_rx.clone();
@@ -175,6 +182,7 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
     if let Some(task) = outbox {
         let _ = task.await;
     }
+    let _ = notices.await;
     served
 }
 

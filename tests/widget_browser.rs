@@ -1,7 +1,8 @@
 //! The chat widget in a real browser: `destek serve` on a free port, headless Chromium driven
 //! through chromedriver with the W3C WebDriver HTTP protocol (a small client below, on
-//! reqwest). A Turkish chat with a quick-reply button and a reload, then a Persian chat in a
-//! right-to-left panel; screenshots go to `target/widget-tr.png` and `target/widget-fa.png`.
+//! reqwest). A Turkish chat with a quick-reply button and a reload, a proactive notice
+//! arriving in an open widget, then a Persian chat in a right-to-left panel; screenshots
+//! go to `target/widget-tr.png` and `target/widget-fa.png`.
 //!
 //! Needs `/usr/bin/chromium` and `chromedriver` (`apt-get install chromium chromium-driver`);
 //! without them the test prints SKIPPED and passes, unless `DESTEK_REQUIRE_ALL` is set.
@@ -29,6 +30,7 @@ fn widget_in_a_real_browser() {
     rt.block_on(async {
         let wd = WebDriver::new(&driver.url, &tmp).await;
         turkish(&wd, &server.url, &shots, &tmp).await;
+        notice(&wd, &server.url).await;
         persian(&wd, &server.url, &shots).await;
         mobile(&wd, &shots).await;
     });
@@ -381,4 +383,58 @@ async fn mobile(wd: &WebDriver, shots: &Path) {
     assert_eq!(state["animation"], "none", "reduced motion: {state}");
     assert_eq!(state["font"], "16px", "{state}");
     wd.screenshot(&shots.join("widget-mobile.png")).await;
+}
+
+/// A customer who verified an order hears of its delay while the page is open: the notice
+/// arrives over the WebSocket and shows as an ordinary bot message with its buttons.
+async fn notice(wd: &WebDriver, base: &str) {
+    wd.js("localStorage.clear(); sessionStorage.clear(); return true;")
+        .await;
+    wd.navigate(&format!("{base}/")).await;
+    wait_loaded(wd).await;
+    let bubble = wd.widget_element(".bubble").await;
+    wd.click(&bubble).await;
+    let input = wd.widget_element("textarea").await;
+    wd.type_text(&input, "siparişim nerede 48213977\u{E007}")
+        .await;
+    wait_bot_replies(wd, 2).await;
+    wd.type_text(&input, "ayse.yilmaz@example.com\u{E007}")
+        .await;
+    wait_bot_replies(wd, 3).await;
+    let before = messages(wd).await.len();
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/orders/48213977/events"))
+        .bearer_auth(EVENTS_TOKEN)
+        .json(&json!({"event": "delayed", "estimated_delivery": "2026-12-24"}))
+        .send()
+        .await
+        .expect("order event");
+    let body: Value = resp.json().await.unwrap_or_default();
+    assert_eq!(body["notified"], 1, "{body}");
+    let shown = wd
+        .wait_js(
+            "the notice in the open widget",
+            &format!(
+                "{ROOT} const m = [...r.querySelectorAll('.msg.bot')].pop(); \
+                 const t = m && m.querySelector('.bubbletext').textContent; \
+                 return t && t.includes('gecikiyor') && \
+                 [t, [...r.querySelectorAll('.quick .qr')].map(b => b.textContent)];"
+            ),
+        )
+        .await;
+    let text = shown[0].as_str().unwrap_or_default();
+    assert!(
+        text.contains("24 Aralık 2026"),
+        "the new date, in Turkish: {text}"
+    );
+    assert_eq!(
+        shown[1],
+        json!(["Bu sipariş hakkında sor", "Temsilciye bağlan"]),
+        "{shown}"
+    );
+    assert_eq!(
+        messages(wd).await.len(),
+        before + 1,
+        "one message, shown once"
+    );
 }

@@ -28,6 +28,7 @@ struct Raw {
     orders: Option<RawOrders>,
     shop: Option<Shop>,
     log: Option<RawLog>,
+    notices: Option<crate::notices::settings::RawNotices>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +122,9 @@ struct RawOrders {
     /// Seed the demo orders into an empty SQLite order table (default: only when the
     /// source is sqlite).
     seed_demo: Option<bool>,
+    /// Bearer token of `POST /api/v1/orders/{id}/events` (proactive notices).
+    events_token_file: Option<String>,
+    events_token: Option<IgnoredAny>,
 }
 
 /// Where order data comes from.
@@ -187,6 +191,8 @@ pub struct Config {
     pub seed_demo: bool,
     /// Customers' attachments.
     pub attachments: crate::web::attachments::Settings,
+    /// Proactive notices (`notices:`, `orders.events_token_file`).
+    pub notices: crate::notices::Settings,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -231,6 +237,7 @@ impl Default for Config {
             demo_page: true,
             seed_demo: true,
             attachments: Default::default(),
+            notices: crate::notices::Settings::default(),
         }
     }
 }
@@ -495,6 +502,7 @@ impl Config {
         if let Some(w) = handoff.expected_wait_minutes {
             c.wait_minutes = w;
         }
+        let handoff_tz = handoff.timezone.clone();
         if let Some(days) = handoff.business_hours {
             let tz = env("HANDOFF_TIMEZONE")
                 .or(handoff.timezone)
@@ -522,6 +530,19 @@ impl Config {
             return Err(secret_in_yaml("orders.token", "DESTEK_ORDERS_TOKEN"));
         }
         let seed_demo = orders.seed_demo;
+        crate::notices::settings::token_in_yaml(&orders.events_token)?;
+        let events_token = match (env("ORDERS_EVENTS_TOKEN"), &orders.events_token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(path)) => Some(read_secret(path)?),
+            (None, None) => None,
+        };
+        let shop_tz = env("HANDOFF_TIMEZONE").or(handoff_tz);
+        c.notices = crate::notices::settings::from_raw(
+            raw.notices,
+            events_token,
+            shop_tz.as_deref(),
+            &env,
+        )?;
         let source = Setting::pick(&env, "ORDERS_SOURCE", orders.source.clone());
         c.orders = match source.as_ref().map(|s| s.value.as_str()) {
             None | Some("sqlite") => OrdersSource::Sqlite,

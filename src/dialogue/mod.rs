@@ -9,9 +9,11 @@
 //! it has filled, the order it has verified. It is serialisable so stores can keep it, and
 //! it refers to flows and steps by id so it survives a reload of the pack.
 
+mod notice;
 mod template;
 mod turn;
 
+pub use notice::NoticeState;
 pub use template::{placeholders, render};
 pub use turn::{Turn, render_for_order};
 
@@ -104,6 +106,9 @@ pub struct Conversation {
     /// sent again after a lost answer is recognised and not taken twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_ids: Vec<String>,
+    /// Proactive notices: opted out, the latest ones, the one not answered yet.
+    #[serde(default, skip_serializing_if = "NoticeState::is_empty")]
+    pub notices: NoticeState,
 }
 
 /// Where a conversation is inside a flow.

@@ -302,6 +302,16 @@ struct Record {
     fields: Vec<String>,
 }
 
+/// The records of any RFC 4180 text (a leading BOM ignored), each with the line it starts
+/// on — for other CSV inputs (`destek notify`).
+pub fn read_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Ok(records(text)?
+        .into_iter()
+        .map(|r| (r.line, r.fields))
+        .collect())
+}
+
 /// Splits `text` into records per RFC 4180, accepting `\n` as well as `\r\n` line ends.
 /// Empty lines are skipped.
 fn records(text: &str) -> Result<Vec<Record>, CsvError> {

@@ -4,7 +4,7 @@
 //! Nothing here decides what a customer may see: verification lives in the dialogue.
 
 mod breaker;
-mod csv;
+pub mod csv;
 pub mod http;
 pub mod ping;
 pub mod shopify;

@@ -5,6 +5,7 @@
 //! before they are sent, so a process killed at any moment loses nothing it acknowledged.
 
 pub mod agents;
+pub mod notices;
 pub mod postgres;
 pub mod sqlite;
 
@@ -179,6 +180,10 @@ pub trait Store: Send + Sync {
     /// Forgets a conversation: its state, every message, its webhook deliveries and its
     /// failed verifications, in one transaction. Returns whether it existed.
     fn erase<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Proactive notices, when this store keeps them.
+    fn notices(&self) -> Option<&dyn notices::NoticeStore> {
+        None
+    }
 }
 
 /// The current time in Unix milliseconds, for the outbox.

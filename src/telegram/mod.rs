@@ -225,6 +225,19 @@ impl Outbound for AgentReplies {
             }
         })
     }
+
+    fn send_reply<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        reply: &'a crate::dialogue::Reply,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let chat = chat_of_conversation(conversation_id)
+                .ok_or_else(|| format!("{conversation_id} is not a Telegram chat"))?;
+            let keyboard = self.0.keyboards.markup(&reply.buttons);
+            self.0.outgoing.confirmed(chat, &reply.text, keyboard).await
+        })
+    }
 }
 
 #[cfg(test)]

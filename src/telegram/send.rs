@@ -42,6 +42,8 @@ impl Default for Limits {
 struct OutMessage {
     text: String,
     keyboard: Option<InlineKeyboardMarkup>,
+    /// Told whether Telegram accepted the message (a proactive notice waits for it).
+    done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
 pub(super) struct Outgoing {
@@ -74,7 +76,44 @@ impl Outgoing {
         }
     }
 
+    /// Queues `text` for `chat` like `text`, and resolves once Telegram accepted every
+    /// chunk, or with the error that stopped one.
+    pub(super) async fn confirmed(
+        &self,
+        chat: i64,
+        text: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> Result<(), String> {
+        let mut chunks = chunks(text, MAX_TEXT_CHARS);
+        let last = chunks.pop();
+        let mut waits = Vec::new();
+        for c in chunks {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.push_with(chat, c, None, Some(tx));
+            waits.push(rx);
+        }
+        if let Some(c) = last {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.push_with(chat, c, keyboard, Some(tx));
+            waits.push(rx);
+        }
+        for w in waits {
+            w.await.map_err(|_| "the send queue stopped".to_owned())??;
+        }
+        Ok(())
+    }
+
     fn push(&self, chat: i64, text: String, keyboard: Option<InlineKeyboardMarkup>) {
+        self.push_with(chat, text, keyboard, None);
+    }
+
+    fn push_with(
+        &self,
+        chat: i64,
+        text: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+        done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ) {
         let bot = self.bot.clone();
         let global = Arc::clone(&self.global);
         // Used only if this push starts the chat's lane: the lane keeps it as the chat's pace.
@@ -82,14 +121,34 @@ impl Outgoing {
             self.limits.per_chat_burst,
             self.limits.per_chat_per_second,
         ));
-        self.lanes
-            .push(chat, OutMessage { text, keyboard }, move |m| {
-                deliver(bot.clone(), chat, m, Arc::clone(&pace), Arc::clone(&global))
-            });
+        self.lanes.push(
+            chat,
+            OutMessage {
+                text,
+                keyboard,
+                done,
+            },
+            move |m| deliver(bot.clone(), chat, m, Arc::clone(&pace), Arc::clone(&global)),
+        );
     }
 }
 
-async fn deliver(bot: Bot, chat: i64, msg: OutMessage, pace: Arc<Bucket>, global: Arc<Bucket>) {
+async fn deliver(bot: Bot, chat: i64, mut msg: OutMessage, pace: Arc<Bucket>, global: Arc<Bucket>) {
+    let done = msg.done.take();
+    let outcome = attempts(bot, chat, &msg, pace, global).await;
+    if let Some(done) = done {
+        let _ = done.send(outcome);
+    }
+}
+
+/// Sends one message, retrying what is safe to retry; `Err` says why it was not sent.
+async fn attempts(
+    bot: Bot,
+    chat: i64,
+    msg: &OutMessage,
+    pace: Arc<Bucket>,
+    global: Arc<Bucket>,
+) -> Result<(), String> {
     for attempt in 1..=MAX_ATTEMPTS {
         pace.take().await;
         global.take().await;
@@ -98,7 +157,7 @@ async fn deliver(bot: Bot, chat: i64, msg: OutMessage, pace: Arc<Bucket>, global
             req = req.reply_markup(k.clone());
         }
         match req.await {
-            Ok(_) => return,
+            Ok(_) => return Ok(()),
             Err(RequestError::RetryAfter(s)) => tokio::time::sleep(s.duration()).await,
             // Only a connection that was never made is safe to retry: any later failure may
             // have delivered the message, and a duplicate is worse than a gap we log.
@@ -109,13 +168,16 @@ async fn deliver(bot: Bot, chat: i64, msg: OutMessage, pace: Arc<Bucket>, global
                 crate::logging::warn(format_args!(
                     "telegram: sendMessage to chat {chat} failed: {e}"
                 ));
-                return;
+                return Err(format!("sendMessage failed: {e}"));
             }
         }
     }
     crate::logging::warn(format_args!(
         "telegram: sendMessage to chat {chat}: gave up after {MAX_ATTEMPTS} attempts"
     ));
+    Err(format!(
+        "sendMessage: gave up after {MAX_ATTEMPTS} attempts"
+    ))
 }
 
 /// Cuts `text` into pieces of at most `max` chars, at a line break when there is one.

@@ -521,14 +521,31 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
                  destek_websockets_open {}\n\
                  # HELP destek_websocket_conversations Conversations with a WebSocket open.\n\
                  # TYPE destek_websocket_conversations gauge\n\
-                 destek_websocket_conversations {}\n",
+                 destek_websocket_conversations {}\n{}",
                 shared.metrics.render(backlog),
                 live.sockets,
-                live.conversations
+                live.conversations,
+                notices_pending(shared).await
             )
         },
     )
         .into_response()
+}
+
+/// The gauge of notices not yet delivered, when the store keeps notices.
+async fn notices_pending(shared: &super::Shared) -> String {
+    let Some(store) = shared.store.notices() else {
+        return String::new();
+    };
+    match store.notices(true, 100_000).await {
+        Ok(n) => format!(
+            "# HELP destek_notices_pending Proactive notices not yet delivered (waiting for quiet hours to end, for a channel, or due now).\n\
+             # TYPE destek_notices_pending gauge\n\
+             destek_notices_pending {}\n",
+            n.len()
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 pub(super) async fn not_found() -> ApiError {

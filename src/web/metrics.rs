@@ -22,6 +22,8 @@ pub struct Metrics {
     turns: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_sum_micros: AtomicU64,
+    /// Proactive notices: sent, skipped, replies.
+    pub notices: crate::notices::metrics::NoticeMetrics,
 }
 
 fn bump<K: Ord>(m: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -178,6 +180,7 @@ impl Metrics {
                 let _ = writeln!(out, "destek_ratings_total{{stars=\"{stars}\"}} {n}");
             }
         }
+        out.push_str(&self.notices.render());
         out
     }
 }

@@ -20,6 +20,7 @@ pub mod inbox_metrics;
 pub mod live;
 pub mod live_bridge;
 pub mod metrics;
+mod notices;
 pub mod proxy;
 pub mod rate;
 pub mod reload;
@@ -74,6 +75,22 @@ pub struct Shared {
 pub trait Outbound: Send + Sync {
     /// Returns whether the message was handed to the channel.
     fn send<'a>(&'a self, conversation_id: &'a str, text: &'a str) -> BoxFuture<'a, bool>;
+
+    /// Sends a reply with its buttons and waits until the channel accepted it (a proactive
+    /// notice is marked sent only then); `Err` says what went wrong, to retry later.
+    fn send_reply<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        reply: &'a crate::dialogue::Reply,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if self.send(conversation_id, &reply.text).await {
+                Ok(())
+            } else {
+                Err("the channel did not take the message".into())
+            }
+        })
+    }
 }
 
 /// The web part of the configuration.
@@ -101,6 +118,8 @@ pub struct WebSettings {
     pub attachments: attachments::Settings,
     /// Do not serve the demo shop page at `/` (production).
     pub no_demo_page: bool,
+    /// Proactive notices: the events token, the window, quiet hours, the daily limit.
+    pub notices: crate::notices::Settings,
 }
 
 impl AppState {
@@ -164,6 +183,15 @@ impl AppState {
         if let Ok(mut m) = self.inner.outbound.write() {
             m.insert(channel.to_owned(), outbound);
         }
+    }
+
+    /// How to reach the customers of `channel` outside a request, when it is running.
+    pub fn outbound(&self, channel: &str) -> Option<Arc<dyn Outbound>> {
+        self.inner
+            .outbound
+            .read()
+            .ok()
+            .and_then(|m| m.get(channel).cloned())
     }
 
     /// Sends an agent's message to a customer on whatever channel they use.
@@ -260,6 +288,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/conversations/{id}/attachments/{attachment_id}",
             get(attachments::download),
+        )
+        .route(
+            "/api/v1/orders/{order_id}/events",
+            post(notices::order_event),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Reads its body itself, up to `web.attachment_max_mb`.

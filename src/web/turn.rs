@@ -199,7 +199,15 @@ async fn run_in_span(
     let bot = state.bot();
     let mut conv = stored.state;
     let gate = super::verify::StoreGate::new(std::sync::Arc::clone(&shared.store), id, ip);
-    let mut outcome = engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await;
+    // A reply to a proactive notice is counted; "stop" after one turns notices off.
+    let (opted_out, answered) = crate::notices::optout::before_turn(&bot, &mut conv, &input);
+    if answered {
+        shared.metrics.notices.reply();
+    }
+    let mut outcome = match opted_out {
+        Some(o) => o,
+        None => engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await,
+    };
     super::welcome::follow_up(&bot, &conv, &mut outcome);
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome

@@ -118,6 +118,9 @@ impl Drop for Proc {
     }
 }
 
+/// The bearer token of the order-events endpoint (proactive notices).
+pub const EVENTS_TOKEN: &str = "events-secret-for-the-widget-test";
+
 pub fn start_server(tmp: &TempDir) -> Proc {
     start_server_with(tmp, "")
 }
@@ -142,6 +145,8 @@ pub fn start_server_with(tmp: &TempDir, web_extra: &str) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_destek"))
         .args(["serve", "--config"])
         .arg(&config)
+        // The order-events endpoint is on, so a test can send a proactive notice.
+        .env("DESTEK_ORDERS_EVENTS_TOKEN", EVENTS_TOKEN)
         // The embedded default pack, not whatever intents/ and flows/ hold right now.
         .current_dir(&tmp.path)
         .stdin(Stdio::null())

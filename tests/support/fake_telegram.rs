@@ -3,6 +3,8 @@
 //! sendMessage, answerCallbackQuery, setWebhook, deleteWebhook — and a 429 with
 //! `retry_after` on demand. It records what the bot sent so tests can wait for it.
 
+#![allow(dead_code)]
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -64,6 +66,10 @@ struct Recorded {
     refused: Vec<(i64, Instant)>,
     /// file_id -> the file's bytes, for getFile and the file download.
     files: HashMap<String, Vec<u8>>,
+    /// While set, every sendMessage gets a 502 (Telegram is down).
+    down: bool,
+    /// sendMessage calls refused while down.
+    refused_down: u32,
 }
 
 struct Inner {
@@ -137,6 +143,16 @@ impl FakeTelegram {
     /// The next `n` sendMessage calls for `chat` get a 429 with `retry_after: 1`.
     pub fn refuse_sends(&self, chat: i64, n: u32) {
         self.rec().fail.insert(chat, n);
+    }
+
+    /// An outage: while `down`, every sendMessage gets a 502 Bad Gateway.
+    pub fn set_down(&self, down: bool) {
+        self.rec().down = down;
+    }
+
+    /// How many sendMessage calls the outage refused.
+    pub fn refused_down(&self) -> u32 {
+        self.rec().refused_down
     }
 
     pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
@@ -309,6 +325,11 @@ fn send_message(inner: &Inner, req: &Value) -> Response {
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
     let mut r = inner.rec.lock().expect("fake state");
+    if r.down {
+        r.refused_down += 1;
+        let body = json!({"ok": false, "error_code": 502, "description": "Bad Gateway"});
+        return (StatusCode::BAD_GATEWAY, axum::Json(body)).into_response();
+    }
     if let Some(n) = r.fail.get_mut(&chat_id).filter(|n| **n > 0) {
         *n -= 1;
         r.refused.push((chat_id, Instant::now()));

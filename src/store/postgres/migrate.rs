@@ -5,7 +5,7 @@ use super::{db, error_text};
 use crate::store::StoreError;
 use tokio_postgres::Client;
 
-const MIGRATIONS: [(i32, &str); 5] = [
+const MIGRATIONS: [(i32, &str); 6] = [
     (
         1,
         include_str!("../../../migrations/postgres/0001_conversations.sql"),
@@ -25,6 +25,10 @@ const MIGRATIONS: [(i32, &str); 5] = [
     (
         5,
         include_str!("../../../migrations/postgres/0005_agents.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_notices.sql"),
     ),
 ];
 /// The two-key advisory lock held while migrating, so replicas starting together apply

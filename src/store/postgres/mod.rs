@@ -12,6 +12,7 @@
 mod agents;
 mod listen;
 mod migrate;
+mod notices;
 mod pool;
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored, TurnGuard};
@@ -224,6 +225,7 @@ impl PgStore {
             outbox,
         } = change;
         let conv = state;
+        let verified = conv.as_ref().and_then(|s| s.verified_order.clone());
         let state = conv.as_ref().map(state_json).transpose()?;
         let mut rows = Vec::with_capacity(messages.len());
         for m in messages {
@@ -242,6 +244,7 @@ impl PgStore {
         let insert = conn.prepare(INSERT_MESSAGE).await?;
         let update = conn.prepare(UPDATE_STATE).await?;
         let queue = conn.prepare(INSERT_OUTBOX).await?;
+        let index = conn.prepare(notices::INDEX_VERIFIED).await?;
         let tx = conn.client.transaction().await.map_err(db)?;
         // One after another, so `seq` follows the order of the messages.
         for (m, buttons) in &rows {
@@ -251,6 +254,11 @@ impl PgStore {
             )
             .await
             .map_err(db)?;
+        }
+        if let Some(order) = &verified {
+            tx.execute(&index, &[order, &id, &super::now_ms()])
+                .await
+                .map_err(db)?;
         }
         if let Some(state) = &state {
             let n = tx.execute(&update, &[&id, state]).await.map_err(db)?;
@@ -564,6 +572,10 @@ impl Store for PgStore {
             let key = format!("conversation:{id}");
             Ok(self.exec(ERASE, &[&id, &key]).await? > 0)
         })
+    }
+
+    fn notices(&self) -> Option<&dyn super::notices::NoticeStore> {
+        Some(self)
     }
 }
 

@@ -91,7 +91,8 @@ fn agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
 }
 
 impl SqliteStore {
-    async fn run(
+    /// Runs `f` on the writer thread, in its own savepoint of the next group commit.
+    pub(super) async fn run(
         &self,
         f: impl Fn(&Connection) -> Result<usize, StoreError> + Send + 'static,
     ) -> Result<usize, StoreError> {

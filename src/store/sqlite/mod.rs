@@ -6,6 +6,7 @@
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
 mod agents;
+mod notices;
 mod writer;
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
@@ -17,12 +18,13 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 use writer::{Reply, Write, write_loop};
 
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../../../migrations/store/0001_conversations.sql"),
     include_str!("../../../migrations/store/0002_outbox.sql"),
     include_str!("../../../migrations/store/0003_verify_failures.sql"),
     include_str!("../../../migrations/store/0004_outbox_order.sql"),
     include_str!("../../../migrations/store/0005_agents.sql"),
+    include_str!("../../../migrations/store/0006_notices.sql"),
 ];
 const READERS: usize = 4;
 /// Connections for long reads (transcripts, delivery lists), on the blocking pool: at most
@@ -440,5 +442,9 @@ impl Store for SqliteStore {
             }
             Ok(done.await.map_err(|_| StoreError::Closed)?? > 0)
         })
+    }
+
+    fn notices(&self) -> Option<&dyn super::notices::NoticeStore> {
+        Some(self)
     }
 }

@@ -67,7 +67,9 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 | Write::VerifyFailure { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
-                Write::Retry { reply, .. } | Write::Run { reply, .. } | Write::Erase { reply, .. } => {
+                Write::Retry { reply, .. }
+                | Write::Run { reply, .. }
+                | Write::Erase { reply, .. } => {
                     let _ = reply.send(r);
                 }
             }
@@ -160,6 +162,17 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                     .map_err(db)?;
             }
             if let Some(state) = state {
+                if let Some(order) = &state.verified_order {
+                    conn.prepare_cached(
+                        "INSERT INTO verified_orders (order_id, conversation_id, verified_at)
+                         VALUES (?1, ?2, ?3)
+                         ON CONFLICT (order_id, conversation_id)
+                         DO UPDATE SET verified_at = excluded.verified_at",
+                    )
+                    .map_err(db)?
+                    .execute(params![order, id, crate::store::now_ms()])
+                    .map_err(db)?;
+                }
                 let n = conn
                     .execute(
                         "UPDATE conversations SET state = ?2, updated_at = ?3 WHERE id = ?1",
