@@ -717,3 +717,22 @@ async fn quiet_hours_hold_a_telegram_notice_until_morning() {
         "{m}"
     );
 }
+
+/// Regression: erasing a conversation left its verified-order row behind, so a customer who
+/// asked to be forgotten still got the shop's notices about that order.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_erased_conversation_hears_no_notice() {
+    let s = start("notices-erased", settings()).await;
+    let (id, token) = verified(&s, ORDER, EMAIL).await;
+    let res = s
+        .http
+        .delete(format!("{}/api/v1/conversations/{id}", s.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status().as_u16(), 200);
+    let (status, v) = event(&s, ORDER, Some(EVENTS), None, json!({"event": "shipped"})).await;
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["notified"], 0, "nobody is left to tell: {v}");
+}

@@ -204,7 +204,10 @@ const RETRY_ONE: &str =
 /// One statement, so one transaction: the conversation and everything kept about it.
 const ERASE: &str = "WITH m AS (DELETE FROM messages WHERE conversation_id = $1), \
      o AS (DELETE FROM outbox WHERE conversation_id = $1), \
-     v AS (DELETE FROM verify_failures WHERE key = $2) \
+     v AS (DELETE FROM verify_failures WHERE key = $2), \
+     h AS (DELETE FROM handoffs WHERE conversation_id = $1), \
+     w AS (DELETE FROM verified_orders WHERE conversation_id = $1), \
+     n AS (DELETE FROM notices WHERE conversation_id = $1) \
      DELETE FROM conversations WHERE id = $1";
 const RETRY_ALL: &str = "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_at IS NULL";
 const TRANSCRIPT: &str = "SELECT sender, text, buttons, agent, at FROM messages

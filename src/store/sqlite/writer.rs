@@ -222,6 +222,14 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
             .map_err(db)?;
             conn.execute("DELETE FROM outbox WHERE conversation_id = ?1", params![id])
                 .map_err(db)?;
+            // What the inbox and the notices keep of it goes too.
+            for table in ["handoffs", "verified_orders", "notices"] {
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE conversation_id = ?1"),
+                    params![id],
+                )
+                .map_err(db)?;
+            }
             conn.execute(
                 "DELETE FROM verify_failures WHERE key = ?1",
                 params![format!("conversation:{id}")],
