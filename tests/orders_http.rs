@@ -169,6 +169,37 @@ async fn post_action(
     }
 }
 
+/// `POST /verification-codes`: the shop texts a code (it says 202 whatever the phone).
+async fn send_code(
+    State(shop): State<Arc<Shop>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    shop.hit("send-code");
+    if !authorised(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    shop.posts
+        .lock()
+        .expect("posts")
+        .push(("verification-codes".into(), body));
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// `POST /verification-codes/check`: 482917 is the code texted to Ayşe's phone; the shop
+/// answers with her orders (and, carelessly, someone else's).
+async fn check_code(headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !authorised(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if body != json!({"phone": "05321112233", "code": "482917"}) {
+        return Json(json!([])).into_response();
+    }
+    let mut other = order_json("999");
+    other["phone"] = json!("+90 555 000 00 00");
+    Json(json!([order_json("100"), other])).into_response()
+}
+
 /// Starts the shop API under `/api` on a free local port; returns its base URL.
 async fn serve() -> (String, Arc<Shop>) {
     let shop = Arc::new(Shop::default());
@@ -176,6 +207,8 @@ async fn serve() -> (String, Arc<Shop>) {
         .route("/orders", get(orders_by_contact))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/{action}", post(post_action))
+        .route("/verification-codes", post(send_code))
+        .route("/verification-codes/check", post(check_code))
         .with_state(Arc::clone(&shop));
     let app = Router::new().nest("/api", api);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -374,4 +407,48 @@ async fn orders_are_found_by_email_or_phone_and_only_those_carrying_it() {
         .expect("lookup of an unknown contact");
     assert!(none.is_empty());
     assert_eq!(shop.hits("by-contact"), 3);
+}
+
+#[tokio::test]
+async fn one_time_codes_are_sent_and_checked_by_the_shop() {
+    use destek::orders::Contact;
+    let (base, shop) = serve().await;
+    let orders = client(config(&base));
+    let phone = Contact::Phone("05321112233".into());
+    assert!(orders.send_code(phone.clone()).await.expect("send"));
+    assert_eq!(
+        shop.posts.lock().expect("posts").last(),
+        Some(&(
+            "verification-codes".to_owned(),
+            json!({"phone": "05321112233"})
+        ))
+    );
+    let wrong = orders
+        .check_code(phone.clone(), "111111".into())
+        .await
+        .expect("check a wrong code");
+    assert!(wrong.is_empty(), "a wrong code opens nothing");
+    let right = orders
+        .check_code(phone, "482917".into())
+        .await
+        .expect("check the right code");
+    assert_eq!(
+        right,
+        vec![expected_order("100")],
+        "only orders carrying the phone"
+    );
+    // A shop without the endpoint does not text codes: the bot asks for the e-mail instead.
+    let plain = client(config(&format!("{base}/no-codes")));
+    assert!(
+        !plain
+            .send_code(Contact::Phone("05321112233".into()))
+            .await
+            .expect("send")
+    );
+    assert!(
+        !orders
+            .send_code(Contact::Email("AYSE@example.com".into()))
+            .await
+            .expect("an e-mail gets no code")
+    );
 }

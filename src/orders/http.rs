@@ -223,6 +223,58 @@ impl OrderBackend for HttpOrders {
             Ok(())
         })
     }
+
+    /// `POST {base}/verification-codes` `{"phone"}`: 2xx when the shop texts codes (whether
+    /// or not an order has the phone); 404 or 501 when it does not.
+    fn send_code<'a>(&'a self, contact: Contact) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let Contact::Phone(phone) = contact else {
+                return Ok(false);
+            };
+            let url = join(&self.base, &["verification-codes"])?;
+            let (status, _) = self
+                .send(Method::POST, url, Some(json!({ "phone": phone })))
+                .await?;
+            match status {
+                StatusCode::NOT_FOUND | StatusCode::NOT_IMPLEMENTED => Ok(false),
+                s if s.is_success() => Ok(true),
+                s => Err(BackendError(format!(
+                    "shop API refused to send a one-time code: {s}"
+                ))),
+            }
+        })
+    }
+
+    /// `POST {base}/verification-codes/check` `{"phone", "code"}`: 200 with the phone's
+    /// orders when the code is right, an empty array (or 404/422) when it is not.
+    fn check_code<'a>(
+        &'a self,
+        contact: Contact,
+        code: String,
+    ) -> BoxFuture<'a, Result<Vec<Order>, BackendError>> {
+        Box::pin(async move {
+            let Contact::Phone(phone) = &contact else {
+                return Ok(Vec::new());
+            };
+            let url = join(&self.base, &["verification-codes", "check"])?;
+            let body = json!({ "phone": phone, "code": code });
+            let (status, body) = self.send(Method::POST, url, Some(body)).await?;
+            match status {
+                StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => Ok(Vec::new()),
+                s if s.is_success() => {
+                    let mut found: Vec<Order> = parse::<Vec<Order>>("order list", &body)?
+                        .into_iter()
+                        .filter(|o| contact.matches(o))
+                        .collect();
+                    newest_first(&mut found);
+                    Ok(found)
+                }
+                s => Err(BackendError(format!(
+                    "shop API refused the check of a one-time code: {s}"
+                ))),
+            }
+        })
+    }
 }
 
 #[cfg(test)]
