@@ -12,11 +12,13 @@
 //! Pure: no I/O, no global state (a thread-local scratch buffer only).
 
 mod fit;
+mod table;
 
 use crate::lang::Lang;
 use crate::stem::stem;
 use crate::typo::IdMap;
 use std::cell::RefCell;
+use table::{FeatureTable, Slot};
 
 /// Smallest centroid weight kept in the index: the rest is noise that only costs time.
 const MIN_WEIGHT: f32 = 0.004;
@@ -34,10 +36,8 @@ const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 /// A class is an intent index, or `classes - 1` for out-of-scope examples.
 #[derive(Debug, Default)]
 pub struct SimilarityIndex {
-    features: IdMap<u32>,
-    idf: Vec<f32>,
-    /// Feature `f`'s postings are `entries[offsets[f]..offsets[f + 1]]`.
-    offsets: Vec<u32>,
+    /// Each feature's id, IDF and postings (a range of `entries`).
+    features: FeatureTable,
     entries: Vec<(u32, f32)>,
     classes: usize,
     /// What a feature no example has weighs in a message's norm.
@@ -62,15 +62,17 @@ pub struct Near {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), seen: Vec::new(), touched: Vec::new(), hashes: Vec::new() }) };
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), touched: Vec::new(), hashes: Vec::new(), found: Vec::new() }) };
 }
 
-/// Reused between messages on one thread, so scoring allocates little.
+/// Reused between messages on one thread, so scoring allocates nothing once warm.
 struct Scratch {
-    acc: Vec<f32>,
-    seen: Vec<bool>,
+    /// Per centroid: the dot product so far, and whether it is in `touched`.
+    acc: Vec<(f32, bool)>,
     touched: Vec<u32>,
     hashes: Vec<u64>,
+    /// The message's known features, in hash order: postings range and weight.
+    found: Vec<(u32, u32, f32)>,
 }
 
 fn mix(kind: u64, h: u64) -> u64 {
@@ -88,9 +90,13 @@ fn hash_str(s: &str) -> u64 {
     })
 }
 
+/// Letters of a word (with its two edges) held on the stack when computing n-grams.
+const WORD_ON_STACK: usize = 64;
+
 /// Every feature of a folded text, as hashes (repeats kept).
 pub fn features(folded: &str, out: &mut Vec<u64>) {
-    let mut chars: Vec<u32> = Vec::with_capacity(32);
+    let mut stack = [0u32; WORD_ON_STACK];
+    let mut heap: Vec<u32> = Vec::new();
     for token in folded.split(' ').filter(|t| !t.is_empty()) {
         if token.bytes().any(|b| b.is_ascii_digit()) {
             out.push(mix(4, 0));
@@ -100,10 +106,31 @@ pub fn features(folded: &str, out: &mut Vec<u64>) {
         out.push(mix(1, h));
         let s = stem(token);
         out.push(mix(2, s.as_deref().map_or(h, hash_str)));
-        chars.clear();
-        chars.push(u32::from(' '));
-        chars.extend(token.chars().map(u32::from));
-        chars.push(u32::from(' '));
+        // The word's letters between two spaces (its edges), without allocating for
+        // ordinary words; ASCII words need no decoding.
+        let chars: &[u32] = if token.len() + 2 <= WORD_ON_STACK {
+            let mut len = 1;
+            stack[0] = u32::from(b' ');
+            if token.is_ascii() {
+                for b in token.bytes() {
+                    stack[len] = u32::from(b);
+                    len += 1;
+                }
+            } else {
+                for c in token.chars() {
+                    stack[len] = u32::from(c);
+                    len += 1;
+                }
+            }
+            stack[len] = u32::from(b' ');
+            &stack[..=len]
+        } else {
+            heap.clear();
+            heap.push(u32::from(' '));
+            heap.extend(token.chars().map(u32::from));
+            heap.push(u32::from(' '));
+            &heap
+        };
         for n in NGRAMS {
             if chars.len() < n {
                 break;
@@ -134,8 +161,14 @@ fn for_each_counted(hashes: &mut [u64], mut f: impl FnMut(u64, u32)) {
     }
 }
 
+#[inline]
 fn tf(count: u32) -> f32 {
-    1.0 + (count as f32).ln()
+    // ln(1) is exactly 0: most features occur once, and skip the logarithm.
+    if count == 1 {
+        1.0
+    } else {
+        1.0 + (count as f32).ln()
+    }
 }
 
 impl SimilarityIndex {
@@ -267,10 +300,19 @@ impl SimilarityIndex {
             entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
             offsets.push(entries.len() as u32);
         }
+        let mut features = FeatureTable::with_features(ids.len());
+        for (&hash, &id) in &ids {
+            let f = id as usize;
+            features.insert(Slot {
+                hash,
+                idf: idf[f],
+                id,
+                start: offsets[f],
+                end: offsets[f + 1],
+            });
+        }
         SimilarityIndex {
-            features: ids,
-            idf,
-            offsets,
+            features,
             entries,
             classes,
             unknown_idf,
@@ -282,11 +324,11 @@ impl SimilarityIndex {
     fn vector(&self, hashes: &mut [u64]) -> (Vec<(u32, f32)>, f32) {
         let mut norm2 = 0.0f32;
         let mut v = Vec::with_capacity(hashes.len());
-        for_each_counted(hashes, |h, n| match self.features.get(&h) {
-            Some(&f) => {
-                let w = tf(n) * self.idf[f as usize];
+        for_each_counted(hashes, |h, n| match self.features.get(h) {
+            Some(s) => {
+                let w = tf(n) * s.idf;
                 norm2 += w * w;
-                v.push((f, w));
+                v.push((s.id, w));
             }
             None => norm2 += (tf(n) * self.unknown_idf).powi(2),
         });
@@ -305,44 +347,48 @@ impl SimilarityIndex {
             };
             let Scratch {
                 acc,
-                seen,
                 touched,
                 hashes,
+                found,
             } = &mut *scratch;
             let n = self.classes * 3;
             if acc.len() < n {
-                acc.resize(n, 0.0);
-                seen.resize(n, false);
+                acc.resize(n, (0.0, false));
             }
             hashes.clear();
             features(folded, hashes);
+            // First every lookup (independent of each other, so their memory reads
+            // overlap), then the postings, in the same order as the features.
             let mut norm2 = 0.0f32;
-            for_each_counted(hashes, |h, count| {
-                let Some(&f) = self.features.get(&h) else {
-                    norm2 += (tf(count) * self.unknown_idf).powi(2);
-                    return;
-                };
-                let w = tf(count) * self.idf[f as usize];
-                norm2 += w * w;
-                let f = f as usize;
-                let (a, b) = (self.offsets[f] as usize, self.offsets[f + 1] as usize);
-                for &(c, cw) in &self.entries[a..b] {
-                    let i = c as usize;
-                    if !seen[i] {
-                        seen[i] = true;
+            found.clear();
+            for_each_counted(hashes, |h, count| match self.features.get(h) {
+                Some(s) => {
+                    let w = tf(count) * s.idf;
+                    norm2 += w * w;
+                    if s.start < s.end {
+                        found.push((s.start, s.end, w));
+                    }
+                }
+                None => norm2 += (tf(count) * self.unknown_idf).powi(2),
+            });
+            for &(a, b, w) in found.iter() {
+                for &(c, cw) in &self.entries[a as usize..b as usize] {
+                    let cell = &mut acc[c as usize];
+                    if !cell.1 {
+                        cell.1 = true;
                         touched.push(c);
                     }
-                    acc[i] += w * cw;
+                    cell.0 += w * cw;
                 }
-            });
+            }
             let norm = norm2.sqrt();
             // Only what can count: classes above `min_cosine`, and the class `always`.
             let mut best: Vec<ClassScore> = Vec::new();
             for &c in touched.iter() {
                 let i = c as usize;
-                let cosine = if norm > 0.0 { acc[i] / norm } else { 0.0 };
-                acc[i] = 0.0;
-                seen[i] = false;
+                let cell = &mut acc[i];
+                let cosine = if norm > 0.0 { cell.0 / norm } else { 0.0 };
+                *cell = (0.0, false);
                 let class = i / 3;
                 if cosine <= min_cosine && class != always {
                     continue;
