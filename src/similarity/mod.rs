@@ -31,7 +31,10 @@ const SMALL_PACK: usize = 256;
 /// least `MIN_KEPT` features.
 const MAX_ENTRIES: usize = 1_500_000;
 const MIN_KEPT: usize = 48;
-const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
+/// Character n-grams from 3 to 5 letters (a word's edges count as letters).
+const NGRAM_MIN: usize = 3;
+const NGRAM_MAX: usize = 5;
+const NGRAM_SEED: u64 = 0x2545_F491_4F6C_DD1D;
 
 /// A class is an intent index, or `classes - 1` for out-of-scope examples.
 #[derive(Debug, Default)]
@@ -62,7 +65,7 @@ pub struct Near {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), touched: Vec::new(), hashes: Vec::new(), found: Vec::new() }) };
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), touched: Vec::new(), hashes: Vec::new(), found: Vec::new(), place: Vec::new() }) };
 }
 
 /// Reused between messages on one thread, so scoring allocates nothing once warm.
@@ -73,6 +76,8 @@ struct Scratch {
     hashes: Vec<u64>,
     /// The message's known features, in hash order: postings range and weight.
     found: Vec<(u32, u32, f32)>,
+    /// Per class, its index in the result being built (`u32::MAX`: none yet).
+    place: Vec<u32>,
 }
 
 fn mix(kind: u64, h: u64) -> u64 {
@@ -131,15 +136,18 @@ pub fn features(folded: &str, out: &mut Vec<u64>) {
             heap.push(u32::from(' '));
             &heap
         };
-        for n in NGRAMS {
-            if chars.len() < n {
-                break;
-            }
-            for w in chars.windows(n) {
-                let g = w.iter().fold(0x2545_F491_4F6C_DD1D_u64, |h, &c| {
-                    h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                        .wrapping_add(u64::from(c))
-                });
+        // A window's hash folds its letters from a fixed seed, so a 4-gram's hash is its
+        // 3-gram's taken one letter further, and a 5-gram's its 4-gram's (the order they
+        // come out in does not matter: they are sorted).
+        let step = |h: u64, c: u32| {
+            h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(u64::from(c))
+        };
+        for (i, w) in chars.windows(NGRAM_MIN).enumerate() {
+            let mut g = w.iter().fold(NGRAM_SEED, |h, &c| step(h, c));
+            out.push(mix(8 + NGRAM_MIN as u64, g));
+            for (n, &c) in (NGRAM_MIN + 1..=NGRAM_MAX).zip(&chars[i + NGRAM_MIN..]) {
+                g = step(g, c);
                 out.push(mix(8 + n as u64, g));
             }
         }
@@ -350,6 +358,7 @@ impl SimilarityIndex {
                 touched,
                 hashes,
                 found,
+                place,
             } = &mut *scratch;
             let n = self.classes * 3;
             if acc.len() < n {
@@ -382,7 +391,11 @@ impl SimilarityIndex {
                 }
             }
             let norm = norm2.sqrt();
-            // Only what can count: classes above `min_cosine`, and the class `always`.
+            // Only what can count: classes above `min_cosine`, and the class `always`;
+            // `place` finds a class's entry in `best` without a search.
+            if place.len() < self.classes {
+                place.resize(self.classes, u32::MAX);
+            }
             let mut best: Vec<ClassScore> = Vec::new();
             for &c in touched.iter() {
                 let i = c as usize;
@@ -394,21 +407,27 @@ impl SimilarityIndex {
                     continue;
                 }
                 let lang = Lang::ALL[i % 3];
-                match best.iter_mut().find(|s| s.class == class) {
+                match best.get_mut(place[class] as usize) {
                     Some(s) => {
                         if cosine > s.cosine {
                             s.cosine = cosine;
                             s.lang = lang;
                         }
                     }
-                    None => best.push(ClassScore {
-                        class,
-                        lang,
-                        cosine,
-                    }),
+                    None => {
+                        place[class] = best.len() as u32;
+                        best.push(ClassScore {
+                            class,
+                            lang,
+                            cosine,
+                        });
+                    }
                 }
             }
             touched.clear();
+            for s in &best {
+                place[s.class] = u32::MAX;
+            }
             best.sort_by(|a, b| b.cosine.total_cmp(&a.cosine).then(a.class.cmp(&b.class)));
             best
         })
@@ -494,6 +513,56 @@ mod tests {
     fn an_unrelated_message_is_not_close_to_anything() {
         let s = index().score(&fold("bugün hava çok güzel değil mi"), f32::MIN, usize::MAX);
         assert!(s.first().is_none_or(|s| s.cosine < 0.2), "{s:?}");
+    }
+
+    /// The n-grams by their definition: every window of 3, 4 and 5 letters of the word
+    /// between two spaces, each hashed from the seed.
+    fn reference_features(folded: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        for token in folded.split(' ').filter(|t| !t.is_empty()) {
+            if token.bytes().any(|b| b.is_ascii_digit()) {
+                out.push(mix(4, 0));
+                continue;
+            }
+            let h = hash_str(token);
+            out.push(mix(1, h));
+            out.push(mix(2, stem(token).as_deref().map_or(h, hash_str)));
+            let chars: Vec<u32> = std::iter::once(' ')
+                .chain(token.chars())
+                .chain(std::iter::once(' '))
+                .map(u32::from)
+                .collect();
+            for n in NGRAM_MIN..=NGRAM_MAX {
+                for w in chars.windows(n) {
+                    let g = w.iter().fold(NGRAM_SEED, |h, &c| {
+                        h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                            .wrapping_add(u64::from(c))
+                    });
+                    out.push(mix(8 + n as u64, g));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn features_are_the_ngrams_of_their_definition() {
+        let long = "abcdefghij".repeat(8);
+        for text in [
+            "siparisim nerede",
+            "a ab abc",
+            "سفارشم کجاست",
+            "order 48213977 is late",
+            long.as_str(),
+            "",
+        ] {
+            let folded = fold(text);
+            let mut got = Vec::new();
+            features(&folded, &mut got);
+            got.sort_unstable();
+            assert_eq!(got, reference_features(&folded), "{text:?}");
+        }
     }
 
     #[test]

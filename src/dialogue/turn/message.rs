@@ -151,19 +151,20 @@ fn other_script_digit(c: char) -> Option<u32> {
 }
 
 /// Whether `text` holds `words` as whole words: equal to it, or found with a space or an
-/// end of the text on each side. Searches in place, so a turn allocates nothing for it.
+/// end of the text on each side. Compares in place at each word start, so a turn
+/// allocates nothing for it.
 fn has_words(text: &str, words: &str) -> bool {
     let t = text.as_bytes();
-    let mut from = 0;
-    while let Some(i) = text.get(from..).and_then(|rest| rest.find(words)) {
-        let (start, end) = (from + i, from + i + words.len());
-        if (start == 0 || t[start - 1] == b' ') && (end == t.len() || t[end] == b' ') {
-            return true;
-        }
-        // Overlapping occurrences count too: go on from the next character.
-        from = start + text[start..].chars().next().map_or(1, char::len_utf8);
-    }
-    false
+    let mut word_starts = std::iter::once(0).chain(
+        t.iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b' ')
+            .map(|(i, _)| i + 1),
+    );
+    word_starts.any(|start| {
+        let end = start + words.len();
+        t.get(start..end) == Some(words.as_bytes()) && (end == t.len() || t[end] == b' ')
+    })
 }
 
 #[cfg(test)]
