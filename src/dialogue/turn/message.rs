@@ -161,9 +161,13 @@ fn has_words(text: &str, words: &str) -> bool {
             .filter(|&(_, &b)| b == b' ')
             .map(|(i, _)| i + 1),
     );
+    let w = words.as_bytes();
     word_starts.any(|start| {
-        let end = start + words.len();
-        t.get(start..end) == Some(words.as_bytes()) && (end == t.len() || t[end] == b' ')
+        let end = start + w.len();
+        // The first byte rules most word starts out before a full comparison.
+        (w.is_empty() || t.get(start) == w.first())
+            && t.get(start..end) == Some(w)
+            && (end == t.len() || t[end] == b' ')
     })
 }
 

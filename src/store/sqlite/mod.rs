@@ -178,10 +178,10 @@ impl Store for SqliteStore {
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let state = writer::state_json(&conversation.state)?;
-            let new = NewConversation {
+            let new = Box::new(NewConversation {
                 stored: conversation,
                 state,
-            };
+            });
             self.write(move |reply| Write::Create(new, reply)).await
         })
     }

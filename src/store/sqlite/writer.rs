@@ -68,7 +68,7 @@ impl Encoded {
 }
 
 pub(super) enum Write {
-    Create(NewConversation, Reply),
+    Create(Box<NewConversation>, Reply),
     Commit {
         id: String,
         change: Encoded,
