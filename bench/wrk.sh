@@ -29,11 +29,12 @@ for c in $CONNECTIONS; do
   rm -f "$conv"
   DESTEK_LOAD_SERVE="$conv" DESTEK_LOAD_CONVERSATIONS=${CONVERSATIONS:-1000} "$bin" >"$out/server-$c.log" 2>&1 &
   server=$!
-  until grep -q '^ready ' "$out/server-$c.log"; do
+  url=""
+  while [ -z "$url" ]; do
     kill -0 "$server" 2>/dev/null || { cat "$out/server-$c.log" >&2; exit 1; }
     sleep 0.2
+    url=$(sed -n 's/^ready //p' "$out/server-$c.log")
   done
-  url=$(sed -n 's/^ready //p' "$out/server-$c.log")
   echo "== $c connections, ${SECONDS_EACH} s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   DESTEK_WRK_CONVERSATIONS="$conv" DESTEK_WRK_THREADS=$THREADS \
     wrk -t"$THREADS" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/wrk_turns.lua "$url" \
