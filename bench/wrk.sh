@@ -29,6 +29,8 @@ for c in $CONNECTIONS; do
   rm -f "$conv"
   DESTEK_LOAD_SERVE="$conv" DESTEK_LOAD_CONVERSATIONS=${CONVERSATIONS:-1000} "$bin" >"$out/server-$c.log" 2>&1 &
   server=$!
+  # Stop the server however this script ends (wrk failing included).
+  trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
   url=""
   while [ -z "$url" ]; do
     kill -0 "$server" 2>/dev/null || { cat "$out/server-$c.log" >&2; exit 1; }
