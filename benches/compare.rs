@@ -81,7 +81,7 @@ fn main() {
     let mut sources: Vec<Source> = pack::embedded();
     sources.push(Source {
         path: "intents/synthetic.yaml".into(),
-        text,
+        text: text.clone(),
     });
     let t0 = Instant::now();
     let compiled = pack::compile(&sources, &pack::Options::default());
@@ -127,6 +127,8 @@ fn main() {
     let elapsed = started.elapsed();
     let per_s = (messages.len() as f64 * f64::from(passes)) / elapsed.as_secs_f64();
 
+    let floor = floor(&text, &messages, min_seconds);
+
     // Latency: one more pass, each message timed on its own.
     let mut lat: Vec<Duration> = Vec::with_capacity(messages.len());
     for (_, _, msg) in &messages {
@@ -148,7 +150,7 @@ fn main() {
         "{{\"engine\":\"destek\",\"n\":{n},\"intents\":{},\"messages\":{},\"passes\":{passes},\
          \"msgs_per_s\":{per_s:.0},\"p50_us\":{:.2},\"p99_us\":{:.2},\"peak_rss_mib\":{:.1},\
          \"accuracy\":{:.4},\"accuracy_by_variant\":{{{}}},\"load_ms\":{compile_ms:.1},\
-         \"sampled\":false}}",
+         \"floor_msgs_per_s\":{:.0},\"floor_accuracy\":{:.4},\"sampled\":false}}",
         bot.intents.len(),
         messages.len(),
         pct(0.50),
@@ -156,7 +158,55 @@ fn main() {
         peak_rss_mib(),
         correct as f64 / messages.len() as f64,
         by_variant.join(","),
+        floor.0,
+        floor.1,
     );
+}
+
+/// The floor: one bare aho-corasick scan of each raw message for the triggers exactly as
+/// written (leftmost-first, no folding, no word boundaries, no other tier), what a keyword
+/// engine cannot go below. Messages/s over whole passes, and how often the first trigger
+/// found is the planted intent's.
+fn floor(pack_yaml: &str, messages: &[(&str, &str, &str)], min_seconds: f64) -> (f64, f64) {
+    #[derive(serde::Deserialize)]
+    struct File {
+        intents: Vec<Intent>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Intent {
+        id: String,
+        keywords: BTreeMap<String, Vec<String>>,
+    }
+    let file: File = serde_saphyr::from_str(pack_yaml).expect("the generated intents file");
+    let mut triggers = Vec::new();
+    let mut owner = Vec::new();
+    for intent in &file.intents {
+        for t in intent.keywords.values().flatten() {
+            triggers.push(t.as_str());
+            owner.push(intent.id.as_str());
+        }
+    }
+    let ac = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&triggers)
+        .expect("the triggers build an automaton");
+    let right = messages
+        .iter()
+        .filter(|(planted, _, msg)| {
+            ac.find(msg)
+                .is_some_and(|m| owner[m.pattern().as_usize()] == *planted)
+        })
+        .count();
+    let started = Instant::now();
+    let mut passes = 0u32;
+    while passes < 200 && (passes < 1 || started.elapsed().as_secs_f64() < min_seconds) {
+        for (_, _, msg) in messages {
+            black_box(ac.find(black_box(*msg)));
+        }
+        passes += 1;
+    }
+    let per_s = (messages.len() as f64 * f64::from(passes)) / started.elapsed().as_secs_f64();
+    (per_s, right as f64 / messages.len() as f64)
 }
 
 /// `k` full turns, each on a fresh conversation, cycling through a mix of messages.

@@ -4,6 +4,13 @@
 //! - normalise + match (every tier: keywords, typos, examples) against 1,000 and 5,000
 //!   synthetic intents (8 keywords and 3 × 20 examples each);
 //! - compiling 5,000 synthetic intents with their examples from YAML.
+//!
+//! `DESTEK_ENGINE_PROFILE_INTENTS=n` (and `DESTEK_ENGINE_PROFILE_PASSES=k`, default 10)
+//! instead runs `k` passes of normalise + match over the 1,000 messages against `n`
+//! synthetic intents inside `profile_match`, for a profiler: `valgrind --tool=callgrind
+//! --collect-atstart=no --toggle-collect='*profile_match*' target/release/deps/engine-…`.
+//! `DESTEK_ENGINE_PROFILE_VERIFIED=k` runs `k` turns of the verified customer asking again
+//! (`full_turn_verified_status`) inside `profile_verified` the same way.
 
 use destek::dialogue::{Conversation, Input};
 use destek::orders::InMemoryOrders;
@@ -15,7 +22,48 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 fn main() {
+    let env = |k: &str| std::env::var(k).ok().and_then(|s| s.parse::<usize>().ok());
+    if let Some(k) = env("DESTEK_ENGINE_PROFILE_VERIFIED") {
+        let bot = default_bot();
+        let orders = InMemoryOrders::demo(destek::orders::today_utc());
+        let verified = verified_conversation(&bot, &orders);
+        let t = std::time::Instant::now();
+        let replies = profile_verified(&bot, &orders, &verified, k);
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{{\"turns\":{k},\"replies\":{replies},\"mean_us\":{:.2}}}",
+            s * 1e6 / k as f64
+        );
+        return;
+    }
+    if let Some(n) = env("DESTEK_ENGINE_PROFILE_INTENTS") {
+        let (bot, keywords) = synthetic_bot(n);
+        let msgs = messages(&keywords, 1_000);
+        let passes = env("DESTEK_ENGINE_PROFILE_PASSES").unwrap_or(10);
+        let t = std::time::Instant::now();
+        let decided = profile_match(&bot, &msgs, passes);
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{{\"intents\":{n},\"messages\":{},\"decided\":{decided},\"msgs_per_s\":{:.0}}}",
+            msgs.len() * passes,
+            (msgs.len() * passes) as f64 / s
+        );
+        return;
+    }
     divan::main();
+}
+
+/// `passes` rounds of normalise + match over `msgs`; how many messages found an intent.
+#[inline(never)]
+fn profile_match(bot: &Bot, msgs: &[String], passes: usize) -> usize {
+    let mut decided = 0;
+    for _ in 0..passes {
+        for m in msgs {
+            let (_, c) = engine::classify(bot, black_box(m));
+            decided += usize::from(matches!(c.decision, destek::matcher::Decision::Intent(_)));
+        }
+    }
+    decided
 }
 
 /// The in-memory backend answers at once, so one poll finishes a turn; no runtime needed.
@@ -178,23 +226,55 @@ fn full_turn_fresh_conversation(bencher: Bencher, text: &str) {
     });
 }
 
+/// A conversation whose customer has just verified order 48213977.
+fn verified_conversation(bot: &Bot, orders: &InMemoryOrders) -> Conversation {
+    let limiter = engine::VerifyLimiter::default();
+    let mut verified = Conversation::default();
+    for text in ["where is my order 48213977", "ayse.yilmaz@example.com"] {
+        ready(engine::turn(
+            bot,
+            &mut verified,
+            &Input::text(text),
+            orders,
+            &limiter,
+        ));
+    }
+    assert_eq!(verified.verified_order.as_deref(), Some("48213977"));
+    verified
+}
+
+/// `k` turns of the verified customer asking again, each from the verified state.
+#[inline(never)]
+fn profile_verified(
+    bot: &Bot,
+    orders: &InMemoryOrders,
+    verified: &Conversation,
+    k: usize,
+) -> usize {
+    let limiter = engine::VerifyLimiter::default();
+    let input = Input::text("when will it get here");
+    let mut replies = 0;
+    for _ in 0..k {
+        let mut conv = verified.clone();
+        let out = ready(engine::turn(
+            bot,
+            &mut conv,
+            black_box(&input),
+            orders,
+            &limiter,
+        ));
+        replies += black_box(out).replies.len();
+    }
+    replies
+}
+
 /// A verified customer asks again: the turn looks the order up and renders its status.
 #[divan::bench]
 fn full_turn_verified_status(bencher: Bencher) {
     let bot = default_bot();
     let orders = InMemoryOrders::demo(destek::orders::today_utc());
     let limiter = engine::VerifyLimiter::default();
-    let mut verified = Conversation::default();
-    for text in ["where is my order 48213977", "ayse.yilmaz@example.com"] {
-        ready(engine::turn(
-            &bot,
-            &mut verified,
-            &Input::text(text),
-            &orders,
-            &limiter,
-        ));
-    }
-    assert_eq!(verified.verified_order.as_deref(), Some("48213977"));
+    let verified = verified_conversation(&bot, &orders);
     let input = Input::text("when will it get here");
     bencher.with_inputs(|| verified.clone()).bench_refs(|conv| {
         ready(engine::turn(

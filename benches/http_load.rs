@@ -7,6 +7,10 @@
 //! of the conversations and takes them in turn, so no conversation has two turns at once),
 //! then prints turns/s and latency percentiles.
 //! Client and server share the machine's cores, so the figures are a floor.
+//!
+//! `DESTEK_LOAD_SERVE=FILE` instead starts the same server, opens the conversations, writes
+//! one `id token` line per conversation to FILE, prints `ready URL` and serves until
+//! SIGTERM or Ctrl-C: an external load generator drives it (`bash bench/wrk.sh`).
 
 use destek::orders::{InMemoryOrders, today_utc};
 use destek::pack;
@@ -43,6 +47,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if let Ok(file) = std::env::var("DESTEK_LOAD_SERVE") {
+        rt.block_on(serve_only(conversations, file.into()));
+        return;
+    }
     rt.block_on(run(
         conversations,
         concurrency,
@@ -76,18 +84,11 @@ async fn start_server() -> (String, std::path::PathBuf) {
     (format!("http://{addr}"), db)
 }
 
-async fn run(conversations: usize, concurrency: usize, duration: Duration) {
-    let (base, db) = match std::env::var("DESTEK_LOAD_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            let (b, d) = start_server().await;
-            (b, Some(d))
-        }
-    };
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(conversations)
-        .build()
-        .expect("client");
+async fn open_conversations(
+    client: &reqwest::Client,
+    base: &str,
+    conversations: usize,
+) -> Vec<(String, String)> {
     let mut convs = Vec::with_capacity(conversations);
     for _ in 0..conversations {
         let v: Value = client
@@ -104,6 +105,44 @@ async fn run(conversations: usize, concurrency: usize, duration: Duration) {
             v["token"].as_str().unwrap_or_default().to_owned(),
         ));
     }
+    convs
+}
+
+/// The server alone, for an external load generator.
+async fn serve_only(conversations: usize, file: std::path::PathBuf) {
+    let (base, db) = start_server().await;
+    let client = reqwest::Client::new();
+    let convs = open_conversations(&client, &base, conversations).await;
+    let lines: String = convs
+        .iter()
+        .map(|(id, token)| format!("{id} {token}\n"))
+        .collect();
+    std::fs::write(&file, lines).expect("write the conversations file");
+    println!("ready {base}");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+}
+
+async fn run(conversations: usize, concurrency: usize, duration: Duration) {
+    let (base, db) = match std::env::var("DESTEK_LOAD_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let (b, d) = start_server().await;
+            (b, Some(d))
+        }
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conversations)
+        .build()
+        .expect("client");
+    let convs = open_conversations(&client, &base, conversations).await;
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let mut shares: Vec<Vec<(String, String)>> = vec![Vec::new(); concurrency];

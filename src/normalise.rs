@@ -389,27 +389,43 @@ fn is_apostrophe(c: char) -> bool {
 fn entity_form(text: &str) -> String {
     if text.is_ascii() {
         // ASCII is already NFKC; only whitespace needs folding.
-        return entity_pass(text.chars()).0;
+        return entity_ascii(text);
     }
     if text.chars().all(is_plain) {
-        return entity_pass(text.chars()).0;
+        return entity_pass(text.chars(), text.len()).0;
     }
-    let (mut current, mut dropped) = entity_pass(text.chars().filter(|&c| !is_invisible(c)).nfkc());
+    let (mut current, mut dropped) = entity_pass(
+        text.chars().filter(|&c| !is_invisible(c)).nfkc(),
+        text.len(),
+    );
     // NFKC can emit a tatweel (from presentation forms) which we then drop;
     // the marks either side may then need reordering, so repeat until
     // nothing more is dropped. Ordinary messages never loop.
     let mut rounds = 0;
     while dropped && rounds < 4 {
-        (current, dropped) = entity_pass(current.chars().nfkc());
+        (current, dropped) = entity_pass(current.chars().nfkc(), current.len());
         rounds += 1;
     }
     current
 }
 
+/// `entity_pass` for ASCII text, byte by byte: runs of whitespace become one
+/// space, none at either end.
+fn entity_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// Returns the text and whether an invisible character had to be dropped
 /// after NFKC.
-fn entity_pass(chars: impl Iterator<Item = char>) -> (String, bool) {
-    let mut out = String::new();
+fn entity_pass(chars: impl Iterator<Item = char>, capacity: usize) -> (String, bool) {
+    let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
     let mut dropped = false;
     for c in chars {

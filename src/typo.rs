@@ -111,13 +111,22 @@ impl TypoIndex {
     /// The keyword word this unknown word was meant to be, with the rest of the word (a
     /// suffix) kept: `begnmedim` → `begenmedim` when `begenm` is a keyword word.
     pub fn correct(&self, word: &str) -> Option<String> {
-        if self.words.is_empty() || !word.chars().all(char::is_alphabetic) {
+        if self.words.is_empty() {
+            return None;
+        }
+        // Most words are known: decide that without allocating (the hash is `hash_chars`).
+        let (mut len, mut hash) = (0, SEED);
+        for c in word.chars() {
+            if !c.is_alphabetic() {
+                return None;
+            }
+            len += 1;
+            hash = hash.wrapping_mul(P).wrapping_add(u64::from(c) + 1);
+        }
+        if len < MIN_LEN - 1 || self.known.contains_key(&hash) {
             return None;
         }
         let cs: Vec<u32> = word.chars().map(u32::from).collect();
-        if cs.len() < MIN_LEN - 1 || self.known.contains_key(&hash_chars(&cs)) {
-            return None;
-        }
         let mut keys = Vec::new();
         // The whole word first, then its prefixes (keywords match at a word start).
         let mut lens: Vec<usize> = vec![cs.len()];

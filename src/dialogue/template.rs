@@ -25,7 +25,8 @@ pub(crate) fn button(b: &Button, lang: Lang) -> ReplyButton {
 fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
-    while let Some(i) = rest.find(['{', '}']) {
+    // A byte search: braces are ASCII, never inside another character's UTF-8 bytes.
+    while let Some(i) = rest.bytes().position(|b| b == b'{' || b == b'}') {
         out.push_str(&rest[..i]);
         let c = rest.as_bytes()[i] as char;
         let after = &rest[i + 1..];

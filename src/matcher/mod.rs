@@ -24,6 +24,7 @@ use crate::similarity::{ClassScore, SimilarityIndex};
 use crate::typo::{Correction, TypoIndex};
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// One keyword as the compiler hands it over (already folded).
@@ -488,7 +489,12 @@ impl Matcher {
 /// The words the examples tier compares: e-mail addresses and numbers say nothing about the
 /// request, so they are left out; `None` when no word is left ("48213977",
 /// "ayse@example.com", "4417").
-fn words_for_examples(folded: &str, n: &Normalised) -> Option<String> {
+fn words_for_examples<'a>(folded: &'a str, n: &Normalised) -> Option<Cow<'a, str>> {
+    // The common case, no number and no e-mail: every word stays (folded text has one
+    // space between words and none at the ends).
+    if !folded.bytes().any(|b| b.is_ascii_digit()) && !n.entity_text.contains('@') {
+        return (!folded.is_empty()).then_some(Cow::Borrowed(folded));
+    }
     let mut skip: Vec<String> = n
         .entity_text
         .split_whitespace()
@@ -514,5 +520,5 @@ fn words_for_examples(folded: &str, n: &Normalised) -> Option<String> {
         }
         kept.push_str(w);
     }
-    (!kept.is_empty()).then_some(kept)
+    (!kept.is_empty()).then_some(Cow::Owned(kept))
 }

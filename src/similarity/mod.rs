@@ -12,11 +12,13 @@
 //! Pure: no I/O, no global state (a thread-local scratch buffer only).
 
 mod fit;
+mod table;
 
 use crate::lang::Lang;
 use crate::stem::stem;
 use crate::typo::IdMap;
 use std::cell::RefCell;
+use table::{FeatureTable, Slot};
 
 /// Smallest centroid weight kept in the index: the rest is noise that only costs time.
 const MIN_WEIGHT: f32 = 0.004;
@@ -29,15 +31,16 @@ const SMALL_PACK: usize = 256;
 /// least `MIN_KEPT` features.
 const MAX_ENTRIES: usize = 1_500_000;
 const MIN_KEPT: usize = 48;
-const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
+/// Character n-grams from 3 to 5 letters (a word's edges count as letters).
+const NGRAM_MIN: usize = 3;
+const NGRAM_MAX: usize = 5;
+const NGRAM_SEED: u64 = 0x2545_F491_4F6C_DD1D;
 
 /// A class is an intent index, or `classes - 1` for out-of-scope examples.
 #[derive(Debug, Default)]
 pub struct SimilarityIndex {
-    features: IdMap<u32>,
-    idf: Vec<f32>,
-    /// Feature `f`'s postings are `entries[offsets[f]..offsets[f + 1]]`.
-    offsets: Vec<u32>,
+    /// Each feature's id, IDF and postings (a range of `entries`).
+    features: FeatureTable,
     entries: Vec<(u32, f32)>,
     classes: usize,
     /// What a feature no example has weighs in a message's norm.
@@ -62,15 +65,19 @@ pub struct Near {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), seen: Vec::new(), touched: Vec::new(), hashes: Vec::new() }) };
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), touched: Vec::new(), hashes: Vec::new(), found: Vec::new(), place: Vec::new() }) };
 }
 
-/// Reused between messages on one thread, so scoring allocates little.
+/// Reused between messages on one thread, so scoring allocates nothing once warm.
 struct Scratch {
-    acc: Vec<f32>,
-    seen: Vec<bool>,
+    /// Per centroid: the dot product so far, and whether it is in `touched`.
+    acc: Vec<(f32, bool)>,
     touched: Vec<u32>,
     hashes: Vec<u64>,
+    /// The message's known features, in hash order: postings range and weight.
+    found: Vec<(u32, u32, f32)>,
+    /// Per class, its index in the result being built (`u32::MAX`: none yet).
+    place: Vec<u32>,
 }
 
 fn mix(kind: u64, h: u64) -> u64 {
@@ -88,9 +95,13 @@ fn hash_str(s: &str) -> u64 {
     })
 }
 
+/// Letters of a word (with its two edges) held on the stack when computing n-grams.
+const WORD_ON_STACK: usize = 64;
+
 /// Every feature of a folded text, as hashes (repeats kept).
 pub fn features(folded: &str, out: &mut Vec<u64>) {
-    let mut chars: Vec<u32> = Vec::with_capacity(32);
+    let mut stack = [0u32; WORD_ON_STACK];
+    let mut heap: Vec<u32> = Vec::new();
     for token in folded.split(' ').filter(|t| !t.is_empty()) {
         if token.bytes().any(|b| b.is_ascii_digit()) {
             out.push(mix(4, 0));
@@ -100,19 +111,43 @@ pub fn features(folded: &str, out: &mut Vec<u64>) {
         out.push(mix(1, h));
         let s = stem(token);
         out.push(mix(2, s.as_deref().map_or(h, hash_str)));
-        chars.clear();
-        chars.push(u32::from(' '));
-        chars.extend(token.chars().map(u32::from));
-        chars.push(u32::from(' '));
-        for n in NGRAMS {
-            if chars.len() < n {
-                break;
+        // The word's letters between two spaces (its edges), without allocating for
+        // ordinary words; ASCII words need no decoding.
+        let chars: &[u32] = if token.len() + 2 <= WORD_ON_STACK {
+            let mut len = 1;
+            stack[0] = u32::from(b' ');
+            if token.is_ascii() {
+                for b in token.bytes() {
+                    stack[len] = u32::from(b);
+                    len += 1;
+                }
+            } else {
+                for c in token.chars() {
+                    stack[len] = u32::from(c);
+                    len += 1;
+                }
             }
-            for w in chars.windows(n) {
-                let g = w.iter().fold(0x2545_F491_4F6C_DD1D_u64, |h, &c| {
-                    h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                        .wrapping_add(u64::from(c))
-                });
+            stack[len] = u32::from(b' ');
+            &stack[..=len]
+        } else {
+            heap.clear();
+            heap.push(u32::from(' '));
+            heap.extend(token.chars().map(u32::from));
+            heap.push(u32::from(' '));
+            &heap
+        };
+        // A window's hash folds its letters from a fixed seed, so a 4-gram's hash is its
+        // 3-gram's taken one letter further, and a 5-gram's its 4-gram's (the order they
+        // come out in does not matter: they are sorted).
+        let step = |h: u64, c: u32| {
+            h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(u64::from(c))
+        };
+        for (i, w) in chars.windows(NGRAM_MIN).enumerate() {
+            let mut g = w.iter().fold(NGRAM_SEED, |h, &c| step(h, c));
+            out.push(mix(8 + NGRAM_MIN as u64, g));
+            for (n, &c) in (NGRAM_MIN + 1..=NGRAM_MAX).zip(&chars[i + NGRAM_MIN..]) {
+                g = step(g, c);
                 out.push(mix(8 + n as u64, g));
             }
         }
@@ -134,8 +169,14 @@ fn for_each_counted(hashes: &mut [u64], mut f: impl FnMut(u64, u32)) {
     }
 }
 
+#[inline]
 fn tf(count: u32) -> f32 {
-    1.0 + (count as f32).ln()
+    // ln(1) is exactly 0: most features occur once, and skip the logarithm.
+    if count == 1 {
+        1.0
+    } else {
+        1.0 + (count as f32).ln()
+    }
 }
 
 /// FNV-1a of an example's text and centroid: its place in the fitting order.
@@ -279,10 +320,19 @@ impl SimilarityIndex {
             entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
             offsets.push(entries.len() as u32);
         }
+        let mut features = FeatureTable::with_features(ids.len());
+        for (&hash, &id) in &ids {
+            let f = id as usize;
+            features.insert(Slot {
+                hash,
+                idf: idf[f],
+                id,
+                start: offsets[f],
+                end: offsets[f + 1],
+            });
+        }
         SimilarityIndex {
-            features: ids,
-            idf,
-            offsets,
+            features,
             entries,
             classes,
             unknown_idf,
@@ -294,11 +344,11 @@ impl SimilarityIndex {
     fn vector(&self, hashes: &mut [u64]) -> (Vec<(u32, f32)>, f32) {
         let mut norm2 = 0.0f32;
         let mut v = Vec::with_capacity(hashes.len());
-        for_each_counted(hashes, |h, n| match self.features.get(&h) {
-            Some(&f) => {
-                let w = tf(n) * self.idf[f as usize];
+        for_each_counted(hashes, |h, n| match self.features.get(h) {
+            Some(s) => {
+                let w = tf(n) * s.idf;
                 norm2 += w * w;
-                v.push((f, w));
+                v.push((s.id, w));
             }
             None => norm2 += (tf(n) * self.unknown_idf).powi(2),
         });
@@ -317,64 +367,79 @@ impl SimilarityIndex {
             };
             let Scratch {
                 acc,
-                seen,
                 touched,
                 hashes,
+                found,
+                place,
             } = &mut *scratch;
             let n = self.classes * 3;
             if acc.len() < n {
-                acc.resize(n, 0.0);
-                seen.resize(n, false);
+                acc.resize(n, (0.0, false));
             }
             hashes.clear();
             features(folded, hashes);
+            // First every lookup (independent of each other, so their memory reads
+            // overlap), then the postings, in the same order as the features.
             let mut norm2 = 0.0f32;
-            for_each_counted(hashes, |h, count| {
-                let Some(&f) = self.features.get(&h) else {
-                    norm2 += (tf(count) * self.unknown_idf).powi(2);
-                    return;
-                };
-                let w = tf(count) * self.idf[f as usize];
-                norm2 += w * w;
-                let f = f as usize;
-                let (a, b) = (self.offsets[f] as usize, self.offsets[f + 1] as usize);
-                for &(c, cw) in &self.entries[a..b] {
-                    let i = c as usize;
-                    if !seen[i] {
-                        seen[i] = true;
+            found.clear();
+            for_each_counted(hashes, |h, count| match self.features.get(h) {
+                Some(s) => {
+                    let w = tf(count) * s.idf;
+                    norm2 += w * w;
+                    if s.start < s.end {
+                        found.push((s.start, s.end, w));
+                    }
+                }
+                None => norm2 += (tf(count) * self.unknown_idf).powi(2),
+            });
+            for &(a, b, w) in found.iter() {
+                for &(c, cw) in &self.entries[a as usize..b as usize] {
+                    let cell = &mut acc[c as usize];
+                    if !cell.1 {
+                        cell.1 = true;
                         touched.push(c);
                     }
-                    acc[i] += w * cw;
+                    cell.0 += w * cw;
                 }
-            });
+            }
             let norm = norm2.sqrt();
-            // Only what can count: classes above `min_cosine`, and the class `always`.
+            // Only what can count: classes above `min_cosine`, and the class `always`;
+            // `place` finds a class's entry in `best` without a search.
+            if place.len() < self.classes {
+                place.resize(self.classes, u32::MAX);
+            }
             let mut best: Vec<ClassScore> = Vec::new();
             for &c in touched.iter() {
                 let i = c as usize;
-                let cosine = if norm > 0.0 { acc[i] / norm } else { 0.0 };
-                acc[i] = 0.0;
-                seen[i] = false;
+                let cell = &mut acc[i];
+                let cosine = if norm > 0.0 { cell.0 / norm } else { 0.0 };
+                *cell = (0.0, false);
                 let class = i / 3;
                 if cosine <= min_cosine && class != always {
                     continue;
                 }
                 let lang = Lang::ALL[i % 3];
-                match best.iter_mut().find(|s| s.class == class) {
+                match best.get_mut(place[class] as usize) {
                     Some(s) => {
                         if cosine > s.cosine {
                             s.cosine = cosine;
                             s.lang = lang;
                         }
                     }
-                    None => best.push(ClassScore {
-                        class,
-                        lang,
-                        cosine,
-                    }),
+                    None => {
+                        place[class] = best.len() as u32;
+                        best.push(ClassScore {
+                            class,
+                            lang,
+                            cosine,
+                        });
+                    }
                 }
             }
             touched.clear();
+            for s in &best {
+                place[s.class] = u32::MAX;
+            }
             best.sort_by(|a, b| b.cosine.total_cmp(&a.cosine).then(a.class.cmp(&b.class)));
             best
         })
@@ -460,6 +525,56 @@ mod tests {
     fn an_unrelated_message_is_not_close_to_anything() {
         let s = index().score(&fold("bugün hava çok güzel değil mi"), f32::MIN, usize::MAX);
         assert!(s.first().is_none_or(|s| s.cosine < 0.2), "{s:?}");
+    }
+
+    /// The n-grams by their definition: every window of 3, 4 and 5 letters of the word
+    /// between two spaces, each hashed from the seed.
+    fn reference_features(folded: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        for token in folded.split(' ').filter(|t| !t.is_empty()) {
+            if token.bytes().any(|b| b.is_ascii_digit()) {
+                out.push(mix(4, 0));
+                continue;
+            }
+            let h = hash_str(token);
+            out.push(mix(1, h));
+            out.push(mix(2, stem(token).as_deref().map_or(h, hash_str)));
+            let chars: Vec<u32> = std::iter::once(' ')
+                .chain(token.chars())
+                .chain(std::iter::once(' '))
+                .map(u32::from)
+                .collect();
+            for n in NGRAM_MIN..=NGRAM_MAX {
+                for w in chars.windows(n) {
+                    let g = w.iter().fold(NGRAM_SEED, |h, &c| {
+                        h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                            .wrapping_add(u64::from(c))
+                    });
+                    out.push(mix(8 + n as u64, g));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn features_are_the_ngrams_of_their_definition() {
+        let long = "abcdefghij".repeat(8);
+        for text in [
+            "siparisim nerede",
+            "a ab abc",
+            "سفارشم کجاست",
+            "order 48213977 is late",
+            long.as_str(),
+            "",
+        ] {
+            let folded = fold(text);
+            let mut got = Vec::new();
+            features(&folded, &mut got);
+            got.sort_unstable();
+            assert_eq!(got, reference_features(&folded), "{text:?}");
+        }
     }
 
     #[test]

@@ -49,14 +49,7 @@ impl Turn<'_> {
         if words > MAX_YES_NO_WORDS || (words > 2 && m.text.contains(['?', '؟'])) {
             return None;
         }
-        let has = |words: &[String]| {
-            words.iter().any(|w| {
-                folded == w
-                    || folded.starts_with(&format!("{w} "))
-                    || folded.ends_with(&format!(" {w}"))
-                    || folded.contains(&format!(" {w} "))
-            })
-        };
+        let has = |words: &[String]| words.iter().any(|w| has_words(folded, w));
         match (has(&self.bot.yes), has(&self.bot.no)) {
             (true, false) => Some(true),
             (false, true) => Some(false),
@@ -157,9 +150,53 @@ fn other_script_digit(c: char) -> Option<u32> {
     }
 }
 
+/// Whether `text` holds `words` as whole words: equal to it, or found with a space or an
+/// end of the text on each side. Compares in place at each word start, so a turn
+/// allocates nothing for it.
+fn has_words(text: &str, words: &str) -> bool {
+    let t = text.as_bytes();
+    let mut word_starts = std::iter::once(0).chain(
+        t.iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b' ')
+            .map(|(i, _)| i + 1),
+    );
+    let w = words.as_bytes();
+    word_starts.any(|start| {
+        let end = start + w.len();
+        // The first byte rules most word starts out before a full comparison.
+        (w.is_empty() || t.get(start) == w.first())
+            && t.get(start..end) == Some(w)
+            && (end == t.len() || t[end] == b' ')
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::digit_runs;
+    use super::{digit_runs, has_words};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The same answer as the four searches it replaces.
+        #[test]
+        fn has_words_is_whole_word_search(text in "[ab ]{0,8}", words in "[ab ]{0,3}") {
+            let w = &words;
+            let expected = text == *w
+                || text.starts_with(&format!("{w} "))
+                || text.ends_with(&format!(" {w}"))
+                || text.contains(&format!(" {w} "));
+            prop_assert_eq!(has_words(&text, w), expected);
+        }
+    }
+
+    #[test]
+    fn yes_words_are_found_whole() {
+        assert!(has_words("evet iptal et", "evet"));
+        assert!(has_words("tamam evet", "evet"));
+        assert!(has_words("ok", "ok"));
+        assert!(!has_words("okay", "ok"));
+        assert!(has_words("بله حتما", "بله"));
+    }
 
     #[test]
     fn digit_runs_read_every_script() {

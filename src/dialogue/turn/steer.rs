@@ -190,6 +190,10 @@ fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWo
         return true;
     }
     let link = text.split_whitespace().any(|w| {
+        // A link has a `.` or a `:`, and lower-casing never makes one: most words skip it.
+        if !w.contains(['.', ':']) {
+            return false;
+        }
         let w = w.to_lowercase();
         !w.contains('@')
             && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
@@ -207,10 +211,12 @@ fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWo
     if link && !names_request {
         return true;
     }
-    let emoji = text
-        .chars()
-        .any(|c| !c.is_alphanumeric() && !c.is_whitespace() && !c.is_ascii());
-    if folded.trim().is_empty() && emoji {
+    // Only emoji (or other symbols), nothing a word is made of.
+    let emoji = || {
+        text.chars()
+            .any(|c| !c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace())
+    };
+    if folded.trim().is_empty() && emoji() {
         return true;
     }
     !names_request

@@ -6,6 +6,7 @@
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
 mod agents;
+mod checkpoint;
 mod notices;
 mod writer;
 
@@ -16,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
-use writer::{Reply, Write, write_loop};
+use writer::{Encoded, NewConversation, Reply, Write, write_loop};
 
 const MIGRATIONS: [&str; 6] = [
     include_str!("../../../migrations/store/0001_conversations.sql"),
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     bulk: Arc<[Mutex<Connection>]>,
     /// One permit per bulk connection; waiting for one costs no thread.
     bulk_permits: Arc<tokio::sync::Semaphore>,
+    /// The checkpoint thread; stops when the store is dropped.
+    _checkpoints: checkpoint::Checkpoints,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -66,6 +69,14 @@ impl SqliteStore {
         for m in MIGRATIONS {
             writer.execute_batch(m).map_err(db)?;
         }
+        // Checkpoints run on their own thread (`checkpoint`), not on a commit. Every
+        // statement the writer runs stays prepared.
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;")
+            .map_err(db)?;
+        writer.set_prepared_statement_cache_capacity(32);
+        let checkpoints = checkpoint::Checkpoints::start(&path)?;
+        let checkpoint_due = checkpoints.due();
         let readers = (0..READERS)
             .map(|_| open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
@@ -75,7 +86,7 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("destek-store-writer".into())
-            .spawn(move || write_loop(writer, rx))
+            .spawn(move || write_loop(writer, rx, checkpoint_due))
             .map_err(|e| StoreError::Db(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(SqliteStore {
             writes: Mutex::new(tx),
@@ -83,6 +94,7 @@ impl SqliteStore {
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             bulk: bulk.into(),
             bulk_permits: Arc::new(tokio::sync::Semaphore::new(BULK_READERS)),
+            _checkpoints: checkpoints,
         }))
     }
 
@@ -168,7 +180,14 @@ impl Store for SqliteStore {
     }
 
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(move |reply| Write::Create(conversation, reply)))
+        Box::pin(async move {
+            let state = writer::state_json(&conversation.state)?;
+            let new = Box::new(NewConversation {
+                stored: conversation,
+                state,
+            });
+            self.write(move |reply| Write::Create(new, reply)).await
+        })
     }
 
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
@@ -180,11 +199,17 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?
                 .query_row(params![id], |r| {
+                    // The hash and the state are read where SQLite holds them, not copied.
+                    let hash: Option<[u8; 32]> = r.get_ref(1)?.as_blob()?.try_into().ok();
+                    let state: Result<crate::dialogue::Conversation, serde_json::Error> =
+                        serde_json::from_str(r.get_ref(2)?.as_str()?);
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
+                        hash,
+                        state,
+                        r.get_ref(3)?
+                            .as_str_or_null()?
+                            .and_then(crate::lang::Lang::parse),
                     ))
                 })
                 .optional()
@@ -192,15 +217,13 @@ impl Store for SqliteStore {
             let Some((channel, hash, state, lang_hint)) = row else {
                 return Ok(None);
             };
-            let token_hash: [u8; 32] = hash
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("token hash is not 32 bytes".into()))?;
-            let state =
-                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let token_hash =
+                hash.ok_or_else(|| StoreError::Corrupt("token hash is not 32 bytes".into()))?;
+            let state = state.map_err(|e| StoreError::Corrupt(e.to_string()))?;
             Ok(Some(Stored {
                 id,
                 channel,
-                lang_hint: lang_hint.as_deref().and_then(crate::lang::Lang::parse),
+                lang_hint,
                 token_hash,
                 state,
             }))
@@ -209,7 +232,12 @@ impl Store for SqliteStore {
 
     fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>> {
         let id = id.to_owned();
-        Box::pin(self.write(move |reply| Write::Commit { id, change, reply }))
+        Box::pin(async move {
+            // The JSON is made here, so the single writer thread only writes.
+            let change = Encoded::new(change)?;
+            self.write(move |reply| Write::Commit { id, change, reply })
+                .await
+        })
     }
 
     fn due_deliveries(

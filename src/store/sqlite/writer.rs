@@ -1,11 +1,17 @@
 //! The writer thread of the SQLite store: takes whatever writes are waiting, applies each
 //! in its own savepoint inside one transaction and commits once (`synchronous = FULL`), so
 //! many concurrent turns share one fsync and no write is acknowledged before it is durable.
+//!
+//! The thread does only what must be serial: every statement is prepared once and cached
+//! (transaction and savepoint statements included), the JSON of states and buttons is made
+//! by the caller before the write is queued (`Encoded`), and checkpoints run on their own
+//! thread (`checkpoint`), never on a commit.
 
 use super::db;
-use crate::store::{Change, StoreError, Stored};
+use crate::store::{Change, Message, OutboxEntry, StoreError, Stored};
 use rusqlite::{Connection, params};
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 /// Writes committed together at most; bounds the latency of the first one in a batch.
@@ -13,11 +19,64 @@ const MAX_BATCH: usize = 512;
 
 pub(super) type Reply = oneshot::Sender<Result<(), StoreError>>;
 
+/// A conversation ready to insert: its state already JSON.
+pub(super) struct NewConversation {
+    pub stored: Stored,
+    pub state: String,
+}
+
+/// A `Change` with its JSON made: each message's buttons and the new state.
+pub(super) struct Encoded {
+    messages: Vec<(Message, Option<String>)>,
+    /// The new state as JSON, and the state itself (its verified order and handoff go to
+    /// their own tables).
+    state: Option<(String, crate::dialogue::Conversation)>,
+    outbox: Vec<OutboxEntry>,
+}
+
+pub(super) fn state_json(state: &crate::dialogue::Conversation) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Encoded {
+    /// Runs on the caller's thread, so the writer thread only writes.
+    pub(super) fn new(change: Change) -> Result<Encoded, StoreError> {
+        let Change {
+            messages,
+            state,
+            outbox,
+        } = change;
+        let messages = messages
+            .into_iter()
+            .map(|m| {
+                let buttons = if m.buttons.is_empty() {
+                    None
+                } else {
+                    Some(
+                        serde_json::to_string(&m.buttons)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
+                };
+                Ok((m, buttons))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let state = match state {
+            Some(s) => Some((state_json(&s)?, s)),
+            None => None,
+        };
+        Ok(Encoded {
+            messages,
+            state,
+            outbox,
+        })
+    }
+}
+
 pub(super) enum Write {
-    Create(Stored, Reply),
+    Create(Box<NewConversation>, Reply),
     Commit {
         id: String,
-        change: Change,
+        change: Encoded,
         reply: Reply,
     },
     Attempt {
@@ -49,7 +108,11 @@ pub(super) enum Write {
 
 pub(super) type RunFn = Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>;
 
-pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+pub(super) fn write_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Write>,
+    checkpoint_due: Arc<AtomicBool>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -74,70 +137,79 @@ pub(super) fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 }
             }
         }
+        // Everyone in the batch has been answered; the next batch waits, no reply does.
+        super::checkpoint::finish_if_due(&conn, &checkpoint_due);
     }
+}
+
+/// Runs one cached statement without parameters (transaction control).
+fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(db)
 }
 
 /// Applies every write in its own savepoint, so one bad write fails alone, then commits
 /// the lot. If the commit fails, every write in the batch fails.
 fn apply_batch(conn: &mut Connection, batch: &[Write]) -> Vec<Result<usize, StoreError>> {
-    let mut tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            return batch
-                .iter()
-                .map(|_| Err(StoreError::Db(msg.clone())))
-                .collect();
-        }
+    let fail_all = |e: StoreError| -> Vec<Result<usize, StoreError>> {
+        let msg = e.to_string();
+        batch
+            .iter()
+            .map(|_| Err(StoreError::Db(msg.clone())))
+            .collect()
     };
+    if let Err(e) = run(conn, "BEGIN") {
+        return fail_all(e);
+    }
+    // Every write of a batch is committed at the same moment.
+    let now = crate::store::now_rfc3339();
     let mut results = Vec::with_capacity(batch.len());
     for w in batch {
-        let r = match tx.savepoint() {
-            Ok(sp) => match apply(&sp, w) {
-                Ok(n) => sp.commit().map(|()| n).map_err(db),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(db(e)),
-        };
+        let r = run(conn, "SAVEPOINT one_write").and_then(|()| match apply(conn, w, &now) {
+            Ok(n) => run(conn, "RELEASE one_write").map(|()| n),
+            Err(e) => {
+                // Undo this write only; the rest of the batch goes on.
+                let _ = run(conn, "ROLLBACK TO one_write")
+                    .and_then(|()| run(conn, "RELEASE one_write"));
+                Err(e)
+            }
+        });
         results.push(r);
     }
-    match tx.commit() {
+    match run(conn, "COMMIT") {
         Ok(()) => results,
         Err(e) => {
-            let msg = e.to_string();
-            results
-                .into_iter()
-                .map(|_| Err(StoreError::Db(msg.clone())))
-                .collect()
+            let _ = run(conn, "ROLLBACK");
+            fail_all(e)
         }
     }
-}
-
-fn state_json(state: &crate::dialogue::Conversation) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Applies one write; returns the rows it affected where that matters (retries).
-fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
-    let now = crate::store::now_rfc3339();
+fn apply(conn: &Connection, w: &Write, now: &str) -> Result<usize, StoreError> {
     match w {
-        Write::Create(s, _) => {
-            conn.execute(
+        Write::Create(c, _) => {
+            let s = &c.stored;
+            conn.prepare_cached(
                 "INSERT INTO conversations (id, channel, lang_hint, token_hash, state, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     s.id,
                     s.channel,
                     s.lang_hint.map(|l| l.code()),
                     &s.token_hash[..],
-                    state_json(&s.state)?,
+                    c.state,
                     now
-                ],
-            )
+                ])
+            })
             .map_err(db)?;
         }
         Write::Commit { id, change, .. } => {
-            let Change {
+            let Encoded {
                 messages,
                 state,
                 outbox,
@@ -148,21 +220,13 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(db)?;
-            for m in messages {
-                let buttons = if m.buttons.is_empty() {
-                    None
-                } else {
-                    Some(
-                        serde_json::to_string(&m.buttons)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    )
-                };
+            for (m, buttons) in messages {
                 insert
                     .execute(params![id, m.from.as_str(), m.text, buttons, m.agent, m.at])
                     .map_err(db)?;
             }
-            if let Some(state) = state {
-                if let Some(order) = &state.verified_order {
+            if let Some((state, conv)) = state {
+                if let Some(order) = &conv.verified_order {
                     conn.prepare_cached(
                         "INSERT INTO verified_orders (order_id, conversation_id, verified_at)
                          VALUES (?1, ?2, ?3)
@@ -174,24 +238,29 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
                     .map_err(db)?;
                 }
                 let n = conn
-                    .execute(
+                    .prepare_cached(
                         "UPDATE conversations SET state = ?2, updated_at = ?3 WHERE id = ?1",
-                        params![id, state_json(state)?, now],
                     )
+                    .and_then(|mut st| st.execute(params![id, state, now]))
                     .map_err(db)?;
                 if n == 0 {
                     return Err(StoreError::Db(format!("no conversation {id}")));
                 }
-                super::agents::sync_handoff(conn, id, state)?;
+                super::agents::sync_handoff(conn, id, conv)?;
             }
-            let now_ms = crate::store::now_ms();
-            for e in outbox {
-                conn.execute(
-                    "INSERT INTO outbox (id, conversation_id, event, body, next_attempt_at, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![e.id, id, e.event, e.body, now_ms],
-                )
-                .map_err(db)?;
+            if !outbox.is_empty() {
+                let now_ms = crate::store::now_ms();
+                let mut insert = conn
+                    .prepare_cached(
+                        "INSERT INTO outbox (id, conversation_id, event, body, next_attempt_at, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    )
+                    .map_err(db)?;
+                for e in outbox {
+                    insert
+                        .execute(params![e.id, id, e.event, e.body, now_ms])
+                        .map_err(db)?;
+                }
             }
         }
         Write::Attempt {
@@ -201,16 +270,18 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
             ..
         } => {
             match outcome {
-                Ok(()) => conn.execute(
-                    "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-                     WHERE id = ?1",
-                    params![id, crate::store::now_ms()],
-                ),
-                Err(e) => conn.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
-                     WHERE id = ?1",
-                    params![id, e, next_attempt_at],
-                ),
+                Ok(()) => conn
+                    .prepare_cached(
+                        "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+                         WHERE id = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![id, crate::store::now_ms()])),
+                Err(e) => conn
+                    .prepare_cached(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                         WHERE id = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![id, e, next_attempt_at])),
             }
             .map_err(db)?;
         }
@@ -242,14 +313,16 @@ fn apply(conn: &Connection, w: &Write) -> Result<usize, StoreError> {
         Write::Retry { id, .. } => {
             let now_ms = crate::store::now_ms();
             let n = match id {
-                Some(id) => conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
-                    params![id, now_ms],
-                ),
-                None => conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL",
-                    params![now_ms],
-                ),
+                Some(id) => conn
+                    .prepare_cached(
+                        "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
+                    )
+                    .and_then(|mut st| st.execute(params![id, now_ms])),
+                None => conn
+                    .prepare_cached(
+                        "UPDATE outbox SET next_attempt_at = ?1 WHERE delivered_at IS NULL",
+                    )
+                    .and_then(|mut st| st.execute(params![now_ms])),
             }
             .map_err(db)?;
             return Ok(n);
