@@ -30,7 +30,7 @@ pub(super) struct Encoded {
     messages: Vec<(Message, Option<String>)>,
     /// The new state as JSON, and the state itself (its verified order and handoff go to
     /// their own tables).
-    state: Option<(String, crate::dialogue::Conversation)>,
+    state: Option<(String, Box<crate::dialogue::Conversation>)>,
     outbox: Vec<OutboxEntry>,
 }
 
@@ -61,7 +61,7 @@ impl Encoded {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let state = match state {
-            Some(s) => Some((state_json(&s)?, s)),
+            Some(s) => Some((state_json(&s)?, Box::new(s))),
             None => None,
         };
         Ok(Encoded {
