@@ -18,7 +18,8 @@
 //! snapshot. `normalise`, `matcher`, `entities` and `dialogue` are pure: no I/O, no clock.
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
-//! and longer; `textfile` reads outside files, locating bytes that are not UTF-8.
+//! and longer; `textfile` reads outside files, locating bytes that are not UTF-8; `base64`
+//! encodes for HTTP Basic auth and CSP hashes.
 //! `orders` holds the backends: SQLite, the shop's own API, WooCommerce and Shopify, the
 //! networked ones over one `orders::transport`.
 //! `agents` holds the built-in inbox's accounts (argon2id passwords, `destek agents`); the
@@ -27,6 +28,7 @@
 //! only conversations that verified the order, through the store, on their own channel.
 
 pub mod agents;
+pub mod base64;
 pub mod bot;
 pub mod cli;
 pub mod config;

@@ -186,34 +186,12 @@ pub fn secret_header(
 
 /// `Authorization: Basic …` for a user and password (RFC 7617).
 pub fn basic_auth(user: &str, password: &str) -> Result<(HeaderName, HeaderValue), BackendError> {
-    let encoded = base64(format!("{user}:{password}").as_bytes());
+    let encoded = crate::base64::encode(format!("{user}:{password}").as_bytes());
     secret_header(
         header::AUTHORIZATION,
         &format!("Basic {encoded}"),
         "the API key",
     )
-}
-
-/// Standard base64 with padding: only for the Basic auth header.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A platform's base URL: https, or plain http only to this machine (a local stand-in or
@@ -252,21 +230,6 @@ pub fn join(base: &Url, segments: &[&str]) -> Result<Url, BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
 
     #[test]
     fn plain_http_only_to_this_machine() {

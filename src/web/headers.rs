@@ -19,28 +19,10 @@ pub struct SecurityHeaders {
 
 /// The CSP source of an inline `<style>` or `<script>` element: `'sha256-…'` of its text.
 pub fn csp_hash(text: &str) -> String {
-    format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!(
+        "'sha256-{}'",
+        crate::base64::encode(&Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// The text of every `<style>` element of a page.
@@ -115,9 +97,9 @@ mod tests {
 
     #[test]
     fn hashes_are_base64_of_sha256() {
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
+        assert_eq!(crate::base64::encode(b"Man"), "TWFu");
+        assert_eq!(crate::base64::encode(b"Ma"), "TWE=");
+        assert_eq!(crate::base64::encode(b"M"), "TQ==");
         // printf '' | openssl dgst -sha256 -binary | base64
         assert_eq!(
             csp_hash(""),
