@@ -364,7 +364,7 @@ impl Matcher {
         };
         // Small talk is short: in a longer message ("ok but what if it doesn't drop off") a
         // greeting, thanks or goodbye needs a keyword of its own, not a likeness to "ok bye".
-        if n.folded.split(' ').count() > SMALL_TALK_WORDS {
+        if n.folded.split(' ').nth(SMALL_TALK_WORDS).is_some() {
             similar.retain(|c| {
                 self.priorities.get(c.class).is_none_or(|&p| p >= 0)
                     || hits.iter().any(|h| h.intent == c.class && !h.negative)

@@ -468,26 +468,32 @@ pub(super) async fn demo_page() -> Html<&'static str> {
     Html(DEMO_PAGE)
 }
 
-pub(super) async fn widget_js() -> Response {
+/// An embedded script or stylesheet, with its type and how long browsers may keep it.
+pub(super) fn asset(
+    content_type: &'static str,
+    cache: &'static str,
+    body: &'static str,
+) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
         ],
-        WIDGET_JS,
+        body,
     )
         .into_response()
 }
 
-pub(super) async fn widget_css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        WIDGET_CSS,
+pub(super) async fn widget_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        "public, max-age=300",
+        WIDGET_JS,
     )
-        .into_response()
+}
+
+pub(super) async fn widget_css() -> Response {
+    asset("text/css; charset=utf-8", "public, max-age=300", WIDGET_CSS)
 }
 
 pub(super) async fn healthz() -> &'static str {

@@ -14,8 +14,8 @@ use crate::store::{Change, Message, Sender, Stored, now_rfc3339};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,25 +33,11 @@ pub(super) async fn page() -> Html<&'static str> {
 }
 
 pub(super) async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
+    super::api::asset("text/javascript; charset=utf-8", "no-cache", SCRIPT)
 }
 
 pub(super) async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        STYLE,
-    )
-        .into_response()
+    super::api::asset("text/css; charset=utf-8", "no-cache", STYLE)
 }
 
 fn rfc3339(ms: i64) -> String {
