@@ -227,3 +227,38 @@ fn the_language_follows_the_evidence_of_every_tier() {
     let (_, c) = classify(&bot, "where is my parcel");
     assert_eq!(c.lang, Some(Lang::En));
 }
+
+#[test]
+fn a_refund_for_a_missing_item_is_a_refund_question_not_a_damage_report() {
+    // The missing part is context; the request is the money. A person is woken only when
+    // the damage is a request of its own.
+    let bot = default_bot();
+    for (text, want) in [
+        (
+            "you said I'd get my money back for the missing charger two weeks ago, nothing yet",
+            "refund_status",
+        ),
+        (
+            "eksik gelen kılıfın parası iade edilecekti, hala hesabıma yatmadı",
+            "refund_status",
+        ),
+        (
+            "برای قطعه‌ای که کم بود قرار بود پولمو برگردونید، هنوز خبری نیست",
+            "refund_status",
+        ),
+        (
+            "the lamp arrived smashed, and where is my refund for the last order?",
+            "damaged_item",
+        ),
+        (
+            "bardak kırık geldi, bir de iade ettiğim ayakkabının parası ne oldu",
+            "damaged_item",
+        ),
+        (
+            "گوشی شکسته رسید، پول سفارش قبلیم هم هنوز برنگشته",
+            "damaged_item",
+        ),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+}

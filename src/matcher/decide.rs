@@ -159,6 +159,7 @@ impl Matcher {
             .iter()
             .filter(|s| self.priorities[s.intent] > self.priorities[first.intent])
             .filter(|s| s.keywords >= t.threshold)
+            .filter(|s| s.score >= first.score * t.human_routed_share)
             .max_by(|a, b| {
                 self.priorities[a.intent]
                     .cmp(&self.priorities[b.intent])

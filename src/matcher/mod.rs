@@ -63,6 +63,10 @@ pub struct Tuning {
     pub out_of_scope_margin: f32,
     /// Small talk (negative priority) gives way to a request with this much evidence.
     pub request_over_small_talk: f32,
+    /// A human-routed intent named by its own keywords takes the message from a better-scored
+    /// request only with at least this share of that request's score: a second request,
+    /// not a passing mention ("a refund for the missing item" is about the refund).
+    pub human_routed_share: f32,
     /// Whether unknown words are read as the keyword word they are one typo away from.
     pub typos: bool,
 }
@@ -76,6 +80,7 @@ impl Default for Tuning {
             similarity_floor: 0.2,
             out_of_scope_margin: 1.0,
             request_over_small_talk: 1.0,
+            human_routed_share: 0.0,
             typos: true,
         }
     }

@@ -349,6 +349,7 @@ impl<'p> Compiler<'_, 'p> {
         tuning.request_over_small_talk = m
             .request_over_small_talk
             .unwrap_or(tuning.request_over_small_talk);
+        tuning.human_routed_share = m.human_routed_share.unwrap_or(tuning.human_routed_share);
         tuning.typos = m.typos.unwrap_or(tuning.typos);
         let t = &tuning;
         if !(t.threshold.is_finite() && t.threshold > 0.0 && (0.0..1.0).contains(&t.ambiguity)) {
@@ -363,12 +364,13 @@ impl<'p> Compiler<'_, 'p> {
             && (0.0..1.0).contains(&t.similarity_floor)
             && t.out_of_scope_margin.is_finite()
             && t.request_over_small_talk.is_finite()
-            && t.request_over_small_talk > 0.0)
+            && t.request_over_small_talk > 0.0
+            && (0.0..=1.0).contains(&t.human_routed_share))
         {
             self.d.error(
                 path,
                 at,
-                "`matching.similarity.weight` must be ≥ 0, `matching.similarity.floor` in [0, 1), `matching.out_of_scope_margin` a number and `matching.request_over_small_talk` positive",
+                "`matching.similarity.weight` must be ≥ 0, `matching.similarity.floor` in [0, 1), `matching.out_of_scope_margin` a number and `matching.request_over_small_talk` positive and `matching.human_routed_share` in [0, 1]",
             );
         }
         let words = |p: &PerLang<Vec<S<String>>>| {

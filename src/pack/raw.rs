@@ -212,6 +212,8 @@ pub struct Matching {
     pub out_of_scope_margin: Option<f32>,
     /// Small talk gives way to a request with at least this score.
     pub request_over_small_talk: Option<f32>,
+    /// A human-routed intent's share of the leader's score it needs to take the message.
+    pub human_routed_share: Option<f32>,
     /// Read unknown words as the keyword word they are one typo away from (default true).
     pub typos: Option<bool>,
     /// Words that answer a yes/no confirmation.
