@@ -262,3 +262,40 @@ fn a_refund_for_a_missing_item_is_a_refund_question_not_a_damage_report() {
         assert_eq!(intent(&bot, text), want, "{text}");
     }
 }
+
+#[test]
+fn a_negative_keyword_vetoes_only_its_own_words() {
+    // Negative keywords match at the start of a word like any keyword: "bus" vetoed
+    // "business days", "train" vetoed "trainers", "my account" vetoed every cancellation
+    // placed from one's account, and "my phone" vetoed every order of a phone.
+    let bot = default_bot();
+    for (text, want) in [
+        ("where are my trainers, order 55120394", "order_status"),
+        (
+            "it said 3 business days and it's been 8, where is my order",
+            "order_status",
+        ),
+        ("گوشیم کی میرسه؟ سفارشش دادم هفته پیش", "order_status"),
+        (
+            "Trendyol Express ile gönderildi diyor, kargom nerede şu an",
+            "order_status",
+        ),
+        (
+            "please cancel the order I placed on my account yesterday",
+            "cancel_order",
+        ),
+        (
+            "I opened a support ticket about my refund 10 days ago and still no money",
+            "refund_status",
+        ),
+        (
+            "tracking says delivered but the box was empty when I opened it",
+            "damaged_item",
+        ),
+        // The hard negatives they were written for still fall back.
+        ("cancel my netflix", "out_of_scope"),
+        ("where is my train ticket refund", "out_of_scope"),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+}
