@@ -299,3 +299,31 @@ fn a_negative_keyword_vetoes_only_its_own_words() {
         assert_eq!(intent(&bot, text), want, "{text}");
     }
 }
+
+#[test]
+fn a_return_of_something_broken_is_a_damage_report() {
+    // Labelling rule: damaged_item even when the customer says "return"; a return is of
+    // something that is fine.
+    let bot = default_bot();
+    for (text, want) in [
+        (
+            "the kettle came broken, I'd like to return it",
+            "damaged_item",
+        ),
+        (
+            "tost makinesi bozuk geldi iade etmek istiyorum",
+            "damaged_item",
+        ),
+        ("کتری شکسته رسیده میخوام مرجوعش کنم", "damaged_item"),
+        (
+            "nothing wrong with the jacket, just too big, I'd like to return it",
+            "return_request",
+        ),
+        (
+            "ürün sağlam ama beğenmedim, iade etmek istiyorum",
+            "return_request",
+        ),
+    ] {
+        assert_eq!(intent(&bot, text), want, "{text}");
+    }
+}
