@@ -226,3 +226,19 @@ fn no_template_renders_a_blank_for_any_order_status() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A routine question must not wake a person: on the held-out messages, what the default
+/// pack sends to a person (damaged_item, complaint, human_agent) really is for a person.
+#[test]
+fn held_out_human_routed_decisions_are_precise() {
+    let report = accuracy(Path::new("tests/eval/holdout.jsonl")).expect("tests/eval/holdout.jsonl");
+    for intent in ["damaged_item", "complaint", "human_agent"] {
+        let s = &report.per_intent[intent];
+        assert!(
+            s.precision >= 0.90,
+            "{intent}: precision {:.1}%\n{}",
+            s.precision * 100.0,
+            report.to_text()
+        );
+    }
+}
