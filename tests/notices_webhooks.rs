@@ -524,3 +524,68 @@ async fn the_webhooks_are_off_without_a_secret() {
     let (status, _) = shopify(&only_woo, WOO_SECRET, "fulfillments/update", "w-1", &out).await;
     assert_eq!(status, 404);
 }
+
+/// `destek` with only this configuration file (no `DESTEK_*` from the caller).
+fn destek(config: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_destek"));
+    cmd.arg("--config").arg(config);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESTEK_") || k == "TELOXIDE_TOKEN" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn check_names_an_unreadable_secret_file_and_says_which_webhooks_are_on() {
+    let dir = std::env::temp_dir().join(format!("destek-webhook-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("destek.yaml");
+    let missing = dir.join("no-such-secret");
+    std::fs::write(
+        &config,
+        format!(
+            "storage: {{url: \"sqlite://{}\"}}\n\
+             orders: {{source: memory}}\n\
+             notices: {{woocommerce_webhook_secret_file: \"{}\"}}\n",
+            dir.join("destek.db").display(),
+            missing.display()
+        ),
+    )
+    .expect("config");
+    let out = destek(&config).arg("check").output().expect("destek check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        err.contains("notices.woocommerce_webhook_secret_file") && err.contains("no-such-secret"),
+        "{err}"
+    );
+
+    std::fs::write(&missing, format!("{WOO_SECRET}\n")).expect("secret file");
+    let out = destek(&config).arg("check").output().expect("destek check");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        said.contains("WooCommerce on at POST /api/v1/webhooks/woocommerce")
+            && said.contains("Shopify off"),
+        "{said}"
+    );
+    assert!(!said.contains(WOO_SECRET), "the secret is never printed");
+
+    // The secret itself in the YAML is refused, naming where it belongs.
+    std::fs::write(
+        &config,
+        "orders: {source: memory}\nnotices: {shopify_webhook_secret: \"shpss_x\"}\n",
+    )
+    .expect("config");
+    let out = destek(&config).arg("check").output().expect("destek check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("DESTEK_NOTICES_SHOPIFY_WEBHOOK_SECRET") && !err.contains("shpss_x"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,6 +59,26 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// Whether any platform's webhook is on.
+    pub fn any(&self) -> bool {
+        self.woocommerce.is_some() || self.shopify.is_some()
+    }
+
+    /// One line for `destek check`: which endpoints are on.
+    pub fn summary(&self) -> String {
+        let state = |s: &Option<String>, path: &str| match s {
+            Some(_) => format!("on at POST {path}"),
+            None => "off".to_owned(),
+        };
+        format!(
+            "order webhooks: WooCommerce {}, Shopify {} (see docs/notices.md)",
+            state(&self.woocommerce, "/api/v1/webhooks/woocommerce"),
+            state(&self.shopify, "/api/v1/webhooks/shopify")
+        )
+    }
+}
+
 fn one(
     platform: &str,
     (in_yaml, file): (bool, Option<String>),
