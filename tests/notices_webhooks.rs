@@ -350,6 +350,27 @@ async fn a_signed_woocommerce_delivery_tells_the_verified_conversation_once() {
             .contains("not a WooCommerce order")
     );
     assert_eq!(deliver(&s).await, 0);
+    // What happened to the deliveries, for whoever watches the server.
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="ping"} 1"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="bad_signature"} 3"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="event"} 2"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="duplicate"} 2"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="ignored"} 1"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="no_event"} 1"#,
+        r#"destek_notice_webhooks_total{platform="woocommerce",outcome="bad_request"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 async fn shopify_server(name: &str) -> (fake_shopify::FakeShopify, Server) {

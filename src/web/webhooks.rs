@@ -60,14 +60,20 @@ async fn woocommerce_delivery(
     };
     // Sent unsigned when the webhook is saved; anything but 200 and WooCommerce refuses
     // to save it. It does nothing.
+    let metrics = &state.shared().metrics.notices;
     if woocommerce::is_ping(&body) {
+        metrics.webhook("woocommerce", "ping");
         return Ok((StatusCode::OK, Json(json!({"ping": true, "notified": 0}))).into_response());
     }
     if !webhooks::signed(secret, &body, header(&headers, "x-wc-webhook-signature")) {
+        metrics.webhook("woocommerce", "bad_signature");
         return Err(bad_signature("X-WC-Webhook-Signature"));
     }
     let topic = header(&headers, "x-wc-webhook-topic");
-    let reading = woocommerce::read(topic, &body).map_err(ApiError::bad_request)?;
+    let reading = woocommerce::read(topic, &body).map_err(|e| {
+        metrics.webhook("woocommerce", "bad_request");
+        ApiError::bad_request(e)
+    })?;
     let delivery = header(&headers, "x-wc-webhook-delivery-id");
     apply(&state, "woocommerce", topic, delivery, reading).await
 }
@@ -81,11 +87,16 @@ async fn shopify_delivery(
     let Some(secret) = settings.webhook_secrets.shopify.as_deref() else {
         return Err(disabled("Shopify", "shopify"));
     };
+    let metrics = &state.shared().metrics.notices;
     if !webhooks::signed(secret, &body, header(&headers, "x-shopify-hmac-sha256")) {
+        metrics.webhook("shopify", "bad_signature");
         return Err(bad_signature("X-Shopify-Hmac-Sha256"));
     }
     let topic = header(&headers, "x-shopify-topic");
-    let reading = shopify::read(topic, &body).map_err(ApiError::bad_request)?;
+    let reading = shopify::read(topic, &body).map_err(|e| {
+        metrics.webhook("shopify", "bad_request");
+        ApiError::bad_request(e)
+    })?;
     let delivery = header(&headers, "x-shopify-webhook-id");
     apply(&state, "shopify", topic, delivery, reading).await
 }
@@ -104,6 +115,7 @@ async fn apply(
     let found = match reading {
         Reading::Ignored(why) => {
             tracing::info!(platform, topic, delivery, reason = %why, "order webhook ignored");
+            shared.metrics.notices.webhook(platform, "ignored");
             return Ok((
                 StatusCode::OK,
                 Json(json!({"notified": 0, "events": [], "ignored": why})),
@@ -154,6 +166,14 @@ async fn apply(
             Err(AcceptError::Store(e)) => return Err(ApiError::from(e)),
         }
     }
+    let outcome = if !events.is_empty() {
+        "event"
+    } else if repeats > 0 {
+        "duplicate"
+    } else {
+        "no_event"
+    };
+    shared.metrics.notices.webhook(platform, outcome);
     Ok((
         StatusCode::OK,
         Json(json!({
