@@ -100,7 +100,7 @@ async fn shopify(s: &Server, secret: &str, topic: &str, id: &str, payload: &Valu
             "x-shopify-event-id",
             format!("ev-{id}-{}", payload["id"].as_u64().unwrap_or(0)),
         ),
-        ("x-shopify-triggered-at", "2026-12-07T10:00:00Z".to_owned()),
+        ("x-shopify-triggered-at", at(0)),
     ];
     deliver_raw(s, "/api/v1/webhooks/shopify", &headers, body).await
 }
@@ -245,6 +245,10 @@ async fn a_signed_woocommerce_delivery_tells_the_verified_conversation_once() {
         "Aras Kargo",
         "AR5522",
     );
+    // Shipped now: old shipments are no news.
+    let mut shipped = shipped;
+    shipped["meta_data"][0]["value"][0]["date_shipped"] =
+        json!(jiff::Timestamp::now().as_second().to_string());
     shop_changes(&shop, &shipped);
 
     // Signed with another secret, or not at all: refused, nothing queued.
@@ -403,13 +407,18 @@ async fn shopify_server(name: &str) -> (fake_shopify::FakeShopify, Server) {
     (shop, s)
 }
 
+/// Now plus `minutes`, as Shopify writes times.
+fn at(minutes: i64) -> String {
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes)).to_string()
+}
+
 /// A fulfillment of order #1001 as the REST Admin API writes it in webhooks.
 fn fulfillment(shipment_status: Option<&str>, updated_at: &str) -> Value {
     json!({
         "id": 255858046,
         "order_id": 450789469,
         "status": "success",
-        "created_at": "2026-12-05T08:00:00-05:00",
+        "created_at": at(-60 * 24),
         "service": "manual",
         "updated_at": updated_at,
         "tracking_company": "UPS",
@@ -432,7 +441,7 @@ async fn shopify_fulfillment_updates_reach_the_conversation_once_each() {
     // Verified another order of the same customer: hears nothing of #1001.
     let (b, b_token) = verified(&s, "where is my order 1002", "tom@example.com", "1002").await;
 
-    let out = fulfillment(Some("out_for_delivery"), "2026-12-07T08:00:00-05:00");
+    let out = fulfillment(Some("out_for_delivery"), &at(0));
     let (status, v) = shopify(&s, "wrong", "fulfillments/update", "w-1", &out).await;
     assert_eq!(status, 401, "{v}");
     assert!(
@@ -457,7 +466,7 @@ async fn shopify_fulfillment_updates_reach_the_conversation_once_each() {
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].contains("1001"), "{}", told[0]);
 
-    let delivered = fulfillment(Some("delivered"), "2026-12-07T15:00:00-05:00");
+    let delivered = fulfillment(Some("delivered"), &at(1));
     let (status, v) = shopify(&s, SHOP_SECRET, "fulfillments/update", "w-2", &delivered).await;
     assert_eq!((status, v["notified"].as_i64()), (200, Some(1)), "{v}");
     // The order's own webhook about the same state (orders/updated after a tag was
@@ -497,7 +506,7 @@ async fn shopify_fulfillment_updates_reach_the_conversation_once_each() {
     .await;
     assert_eq!((status, v["notified"].as_i64()), (200, Some(0)), "{v}");
     assert!(v["ignored"].as_str().is_some(), "{v}");
-    let failed = fulfillment(Some("attempted_delivery"), "2026-12-08T09:00:00-05:00");
+    let failed = fulfillment(Some("attempted_delivery"), &at(2));
     let (status, v) = shopify(&s, SHOP_SECRET, "fulfillments/update", "w-5", &failed).await;
     assert_eq!((status, v["notified"].as_i64()), (200, Some(0)), "{v}");
     assert_eq!(deliver(&s).await, 0);
@@ -525,7 +534,7 @@ async fn the_webhooks_are_off_without_a_secret() {
             .contains("DESTEK_NOTICES_WOOCOMMERCE_WEBHOOK_SECRET"),
         "{v}"
     );
-    let out = fulfillment(Some("delivered"), "2026-12-07T15:00:00-05:00");
+    let out = fulfillment(Some("delivered"), &at(1));
     let (status, v) = shopify(&s, SHOP_SECRET, "fulfillments/update", "w-1", &out).await;
     assert_eq!(
         (status, v["error"].as_str()),

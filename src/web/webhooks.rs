@@ -70,7 +70,7 @@ async fn woocommerce_delivery(
         return Err(bad_signature("X-WC-Webhook-Signature"));
     }
     let topic = header(&headers, "x-wc-webhook-topic");
-    let reading = woocommerce::read(topic, &body).map_err(|e| {
+    let reading = woocommerce::read(topic, &body, jiff::Timestamp::now()).map_err(|e| {
         metrics.webhook("woocommerce", "bad_request");
         ApiError::bad_request(e)
     })?;
@@ -93,7 +93,7 @@ async fn shopify_delivery(
         return Err(bad_signature("X-Shopify-Hmac-Sha256"));
     }
     let topic = header(&headers, "x-shopify-topic");
-    let reading = shopify::read(topic, &body).map_err(|e| {
+    let reading = shopify::read(topic, &body, jiff::Timestamp::now()).map_err(|e| {
         metrics.webhook("shopify", "bad_request");
         ApiError::bad_request(e)
     })?;

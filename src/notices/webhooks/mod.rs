@@ -20,6 +20,29 @@ use super::{EventKind, OrderEvent};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+/// A shipment, delivery or refund whose last change is older than this is not news: an
+/// old order saved again (a note, a tag), or the first delivery after a webhook is set up,
+/// tells nobody about it.
+pub const STALE_AFTER_DAYS: i64 = 14;
+
+/// Whether the platform's time `when` (RFC 3339, or a date-time or date without a zone)
+/// is older than [`STALE_AFTER_DAYS`] at `now`. A time that cannot be read is not stale.
+pub(crate) fn stale(when: Option<&str>, now: jiff::Timestamp) -> bool {
+    let Some(when) = when.map(str::trim).filter(|w| !w.is_empty()) else {
+        return false;
+    };
+    let at = when.parse::<jiff::Timestamp>().ok().or_else(|| {
+        when.get(..10)?
+            .parse::<jiff::civil::Date>()
+            .ok()?
+            .to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    });
+    at.is_some_and(|at| now.as_second() - at.as_second() > STALE_AFTER_DAYS * 24 * 60 * 60)
+}
+
 /// Request bodies larger than this are refused (413): a large order with many line
 /// items and meta fields stays well below it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -232,6 +255,17 @@ mod tests {
             e.contains("notices.woocommerce_webhook_secret_file") && e.contains("/nonexistent"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn old_facts_are_stale() {
+        let now: jiff::Timestamp = "2026-12-07T12:00:00Z".parse().expect("now");
+        assert!(!stale(Some("2026-12-01T10:00:00-05:00"), now));
+        assert!(stale(Some("2026-11-01T10:00:00-05:00"), now));
+        assert!(stale(Some("2026-03-07T09:00:00"), now));
+        assert!(!stale(Some("2026-12-06"), now));
+        assert!(!stale(Some("whenever"), now));
+        assert!(!stale(None, now));
     }
 
     #[test]

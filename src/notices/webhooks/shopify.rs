@@ -16,13 +16,14 @@
 //! The order is named as the Shopify backend names it: `name` without the `#`
 //! (`orders::shopify::map::number`), the number the customer types.
 
-use super::{Found, Reading, event, key, text};
+use super::{Found, Reading, event, key, stale, text};
 use crate::notices::EventKind;
 use crate::orders::shopify::map::number;
 use serde_json::Value;
 
-/// Reads a signed delivery of `topic`. `Err`: the body is not what the topic promises.
-pub fn read(topic: Option<&str>, body: &[u8]) -> Result<Reading, String> {
+/// Reads a signed delivery of `topic` at `now`. `Err`: the body is not what the topic
+/// promises.
+pub fn read(topic: Option<&str>, body: &[u8], now: jiff::Timestamp) -> Result<Reading, String> {
     let topic = topic.map(str::trim).unwrap_or_default();
     let (resource, action) = topic.split_once('/').unwrap_or((topic, ""));
     let kind = match (resource, action) {
@@ -46,9 +47,9 @@ pub fn read(topic: Option<&str>, body: &[u8]) -> Result<Reading, String> {
         .filter(Value::is_object)
         .ok_or_else(|| format!("the body of a `{topic}` delivery is not a JSON object"))?;
     if is_order {
-        from_order(&v)
+        from_order(&v, now)
     } else {
-        from_fulfillment(&v)
+        from_fulfillment(&v, now)
     }
 }
 
@@ -60,7 +61,7 @@ fn order_name(v: &Value) -> Option<String> {
         .filter(|n| !n.chars().any(char::is_control))
 }
 
-fn from_order(v: &Value) -> Result<Reading, String> {
+fn from_order(v: &Value, now: jiff::Timestamp) -> Result<Reading, String> {
     let order_id = order_name(v).ok_or("the order has no name")?;
     let mut found = Vec::new();
     let latest = v["fulfillments"]
@@ -75,13 +76,13 @@ fn from_order(v: &Value) -> Result<Reading, String> {
             )
         });
     if let Some(f) = latest {
-        found.extend(shipment(&order_id, f));
+        found.extend(shipment(&order_id, f, now));
     }
     let newest = v["refunds"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|r| refunded_money(r))
+        .filter(|r| refunded_money(r) && !stale(r["created_at"].as_str(), now))
         .filter_map(|r| Some((r["id"].as_u64().unwrap_or(0), text(&r["id"])?)))
         .max();
     if let Some((_, refund)) = newest {
@@ -94,7 +95,7 @@ fn from_order(v: &Value) -> Result<Reading, String> {
     Ok(Reading::Events(found))
 }
 
-fn from_fulfillment(v: &Value) -> Result<Reading, String> {
+fn from_fulfillment(v: &Value, now: jiff::Timestamp) -> Result<Reading, String> {
     // `#1001.1`: the order's name, a dot, the shipment's number.
     let name = text(&v["name"]).ok_or("the fulfillment has no name")?;
     let order = match name.rsplit_once('.') {
@@ -109,7 +110,7 @@ fn from_fulfillment(v: &Value) -> Result<Reading, String> {
         return Ok(Reading::Events(Vec::new()));
     }
     Ok(Reading::Events(
-        shipment(&order_id, v).into_iter().collect(),
+        shipment(&order_id, v, now).into_iter().collect(),
     ))
 }
 
@@ -131,8 +132,13 @@ fn refunded_money(r: &Value) -> bool {
     }
 }
 
-fn shipment(order_id: &str, f: &Value) -> Option<Found> {
+fn shipment(order_id: &str, f: &Value, now: jiff::Timestamp) -> Option<Found> {
     let id = text(&f["id"]).or_else(|| text(&f["name"]))?;
+    // A shipment whose last change is old is no news (an old order saved again).
+    let changed = f["updated_at"].as_str().or(f["created_at"].as_str());
+    if stale(changed, now) {
+        return None;
+    }
     let kind = match f["shipment_status"].as_str().map(str::trim) {
         None
         | Some(
@@ -174,7 +180,8 @@ mod tests {
     use serde_json::json;
 
     fn found(topic: &str, body: Value) -> Vec<Found> {
-        match read(Some(topic), &serde_json::to_vec(&body).expect("json")) {
+        let now = "2026-12-07T12:00:00Z".parse().expect("now");
+        match read(Some(topic), &serde_json::to_vec(&body).expect("json"), now) {
             Ok(Reading::Events(f)) => f,
             other => panic!("{other:?}"),
         }
@@ -222,7 +229,16 @@ mod tests {
         let mut cancelled = fulfillment(1, None, "2026-12-07");
         cancelled["status"] = json!("cancelled");
         assert!(found("fulfillments/update", cancelled).is_empty());
-        assert!(read(Some("fulfillments/update"), br##"{"name":"#1001"}"##).is_err());
+        let epoch = jiff::Timestamp::UNIX_EPOCH;
+        assert!(read(Some("fulfillments/update"), br##"{"name":"#1001"}"##, epoch).is_err());
+        // Delivered in March, updated again today for another reason: no news.
+        assert!(
+            found(
+                "fulfillments/update",
+                fulfillment(1, Some("delivered"), "2026-03-10T10:00:00Z")
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -244,9 +260,9 @@ mod tests {
         assert!(f.iter().all(|f| f.order_id == "1001"));
         assert!(found("orders/create", json!({"name": "#1002"})).is_empty());
         assert!(matches!(
-            read(Some("refunds/create"), b"{}"),
+            read(Some("refunds/create"), b"{}", jiff::Timestamp::UNIX_EPOCH),
             Ok(Reading::Ignored(_))
         ));
-        assert!(read(Some("orders/updated"), b"[]").is_err());
+        assert!(read(Some("orders/updated"), b"[]", jiff::Timestamp::UNIX_EPOCH).is_err());
     }
 }

@@ -15,7 +15,7 @@
 //! The ping WooCommerce sends when a webhook is saved (`webhook_id=N`, form-encoded and
 //! unsigned) is recognised by [`is_ping`].
 
-use super::{Found, Reading, event, key, text};
+use super::{Found, Reading, event, key, stale, text};
 use crate::notices::EventKind;
 use crate::orders::OrderStatus;
 use crate::orders::woocommerce::map::{self, WcOrder};
@@ -27,8 +27,8 @@ pub fn is_ping(body: &[u8]) -> bool {
         .is_some_and(|id| !id.is_empty() && id.len() <= 20 && id.iter().all(u8::is_ascii_digit))
 }
 
-/// Reads a signed delivery of `topic`. `Err`: the body is no WooCommerce order.
-pub fn read(topic: Option<&str>, body: &[u8]) -> Result<Reading, String> {
+/// Reads a signed delivery of `topic` at `now`. `Err`: the body is no WooCommerce order.
+pub fn read(topic: Option<&str>, body: &[u8], now: jiff::Timestamp) -> Result<Reading, String> {
     let topic = topic.map(str::trim).unwrap_or_default();
     match topic.split_once('.') {
         Some(("order", "created" | "updated" | "restored")) => {}
@@ -70,7 +70,14 @@ pub fn read(topic: Option<&str>, body: &[u8]) -> Result<Reading, String> {
         OrderStatus::Delivered => Some(EventKind::Delivered),
         _ => None,
     };
-    if let Some(kind) = kind {
+    // When it happened, where WooCommerce says: the tracking entry's shipping date, the
+    // completion date.
+    let since = match kind {
+        Some(EventKind::Shipped) => track.as_ref().and_then(|t| t.shipped_on.as_deref()),
+        Some(EventKind::Delivered) => order.date_completed.as_deref(),
+        _ => None,
+    };
+    if let Some(kind) = kind.filter(|_| !stale(since, now)) {
         let shipment = if kind == EventKind::Shipped {
             shipment
         } else {
@@ -112,22 +119,27 @@ mod tests {
             o.extend(e.clone());
         }
         let body = serde_json::to_vec(&order).expect("json");
-        match read(Some("order.updated"), &body) {
+        match read(Some("order.updated"), &body, now()) {
             Ok(Reading::Events(f)) => f,
             other => panic!("{other:?}"),
         }
     }
 
-    fn tracked() -> serde_json::Value {
+    fn now() -> jiff::Timestamp {
+        "2026-12-07T12:00:00Z".parse().expect("now")
+    }
+
+    fn tracked(shipped: &str) -> serde_json::Value {
         json!({"meta_data": [{"key": "_wc_shipment_tracking_items", "value": [{
             "tracking_provider": "", "custom_tracking_provider": "Aras Kargo",
             "custom_tracking_link": "https://kargo.example/AR1", "tracking_number": "AR1",
-            "date_shipped": "1765000000", "tracking_id": "abc"}]}]})
+            "date_shipped": shipped, "tracking_id": "abc"}]}]})
     }
 
     #[test]
     fn statuses_become_the_notices_the_backend_would_tell() {
-        let shipped = events("completed", tracked());
+        // Shipped 2026-12-06, the day before `now`.
+        let shipped = events("completed", tracked("1796536000"));
         assert_eq!(shipped.len(), 1);
         assert_eq!(shipped[0].order_id, "5522");
         assert_eq!(shipped[0].event.event, EventKind::Shipped);
@@ -139,6 +151,15 @@ mod tests {
         assert_eq!(
             events("completed", json!({}))[0].key,
             "woocommerce:delivered:-"
+        );
+        // Shipped in March, completed in March: an edit today is no news.
+        assert!(events("completed", tracked("1772841600")).is_empty());
+        assert!(
+            events(
+                "completed",
+                json!({"date_completed": "2026-03-07T09:00:00"})
+            )
+            .is_empty()
         );
         for quiet in ["pending", "processing", "on-hold", "cancelled", "failed"] {
             assert!(events(quiet, json!({})).is_empty(), "{quiet}");
@@ -158,11 +179,11 @@ mod tests {
         assert!(!is_ping(b"webhook_id="));
         assert!(!is_ping(br#"{"webhook_id":17}"#));
         assert!(matches!(
-            read(Some("product.updated"), b"{}"),
+            read(Some("product.updated"), b"{}", now()),
             Ok(Reading::Ignored(_))
         ));
-        assert!(matches!(read(None, b"{}"), Ok(Reading::Ignored(_))));
-        let e = read(Some("order.updated"), b"webhook_id=17").unwrap_err();
+        assert!(matches!(read(None, b"{}", now()), Ok(Reading::Ignored(_))));
+        let e = read(Some("order.updated"), b"webhook_id=17", now()).unwrap_err();
         assert!(e.contains("not a WooCommerce order"), "{e}");
         // No number: the id is the number.
         let f = events("completed", json!({"number": ""}));
