@@ -481,7 +481,16 @@ async fn shopify_fulfillment_updates_reach_the_conversation_once_each() {
         "tags": "vip",
         "fulfillments": [delivered],
         "refunds": [],
+        // A large order, as Shopify sends it whole: far over the API's 16 KB for chat
+        // messages, read all the same.
+        "line_items": (0..300)
+            .map(|i| json!({"id": 866550311 + i, "title": "Rain jacket", "quantity": 1,
+                            "sku": format!("JKT-{i:03}"), "price": "120.00",
+                            "properties": [{"name": "engraving", "value": "Tom"}]}))
+            .collect::<Vec<_>>(),
     });
+    let size = serde_json::to_vec(&order).expect("json").len();
+    assert!(size > 32 * 1024, "{size} bytes");
     let (status, v) = shopify(&s, SHOP_SECRET, "orders/updated", "w-3", &order).await;
     assert_eq!((status, v["notified"].as_i64()), (200, Some(0)), "{v}");
     assert_eq!(deliver(&s).await, 1);

@@ -58,9 +58,9 @@ async fn woocommerce_delivery(
     let Some(secret) = settings.webhook_secrets.woocommerce.as_deref() else {
         return Err(disabled("WooCommerce", "woocommerce"));
     };
+    let metrics = &state.shared().metrics.notices;
     // Sent unsigned when the webhook is saved; anything but 200 and WooCommerce refuses
     // to save it. It does nothing.
-    let metrics = &state.shared().metrics.notices;
     if woocommerce::is_ping(&body) {
         metrics.webhook("woocommerce", "ping");
         return Ok((StatusCode::OK, Json(json!({"ping": true, "notified": 0}))).into_response());
