@@ -335,7 +335,8 @@ fn check(config: &Config) -> Result<ExitCode, String> {
         Some(bot) => {
             warnings += example_warnings(bot);
             println!("{}", orders_summary(&config.orders));
-            if config.notices.events_token.is_some() {
+            println!("{}", config.notices.webhook_secrets.summary());
+            if config.notices.events_token.is_some() || config.notices.webhook_secrets.any() {
                 warnings += crate::notices::render::missing_templates(bot)
                     .iter()
                     .map(|w| println!("{from}: warning: {w}"))

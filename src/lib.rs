@@ -26,6 +26,8 @@
 //! inbox itself is served by `web` at `/agent`.
 //! `notices` tells customers of order events (delays, shipping, refunds) before they ask:
 //! only conversations that verified the order, through the store, on their own channel.
+//! Its events come from the shop's API, a CSV, or WooCommerce's and Shopify's signed order
+//! webhooks (`notices::webhooks`).
 
 pub mod agents;
 pub mod base64;

@@ -13,6 +13,8 @@ pub struct NoticeMetrics {
     sent: Mutex<BTreeMap<(String, String), u64>>,
     skipped: Mutex<BTreeMap<String, u64>>,
     replies: AtomicU64,
+    /// Order webhook deliveries by platform and outcome.
+    webhooks: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 fn bump<K: Ord>(m: &Mutex<BTreeMap<K, u64>>, key: K, n: u64) {
@@ -38,6 +40,12 @@ impl NoticeMetrics {
 
     pub fn reply(&self) {
         self.replies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A delivery of a platform's order webhook: `notified`, `duplicate`, `nothing_new`,
+    /// `ignored` (a topic not read), `bad_signature`, `bad_request`.
+    pub fn webhook(&self, platform: &str, outcome: &str) {
+        bump(&self.webhooks, (platform.to_owned(), outcome.to_owned()), 1);
     }
 
     /// The text exposition of the counters.
@@ -82,6 +90,21 @@ impl NoticeMetrics {
             "destek_notice_replies_total {}",
             self.replies.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP destek_notice_webhooks_total Order webhook deliveries from the shop platforms, by outcome."
+        );
+        let _ = writeln!(out, "# TYPE destek_notice_webhooks_total counter");
+        if let Ok(m) = self.webhooks.lock() {
+            for ((platform, outcome), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "destek_notice_webhooks_total{{platform=\"{}\",outcome=\"{}\"}} {n}",
+                    label(platform),
+                    label(outcome)
+                );
+            }
+        }
         out
     }
 }

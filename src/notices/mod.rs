@@ -13,6 +13,7 @@
 //! - `optout`: "stop", "dur", "لغو", "unsubscribe" turn notices off for a conversation.
 //! - `batch`: the CSV of `destek notify`; `command`: `destek notices` and `destek notify`;
 //!   `metrics`: counters for `/metrics`.
+//! - `webhooks`: WooCommerce and Shopify order webhooks (signed) read into events.
 
 pub mod accept;
 pub mod batch;
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod optout;
 pub mod render;
 pub mod settings;
+pub mod webhooks;
 
 pub use event::{EventKind, OrderEvent};
 pub use settings::Settings;

@@ -21,6 +21,9 @@ pub struct Settings {
     pub quiet: Option<QuietHours>,
     /// Notices per conversation per 24 hours; 0: no limit.
     pub max_per_day: u32,
+    /// Signing secrets of the shop platforms' order webhooks (`notices::webhooks`); without
+    /// one, that platform's webhook endpoint is off.
+    pub webhook_secrets: super::webhooks::Secrets,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             window_days: DEFAULT_WINDOW_DAYS,
             quiet: None,
             max_per_day: DEFAULT_MAX_PER_DAY,
+            webhook_secrets: Default::default(),
         }
     }
 }
@@ -42,6 +46,7 @@ impl std::fmt::Debug for Settings {
             .field("window_days", &self.window_days)
             .field("quiet", &self.quiet)
             .field("max_per_day", &self.max_per_day)
+            .field("webhook_secrets", &self.webhook_secrets)
             .finish()
     }
 }
@@ -109,6 +114,12 @@ pub struct RawNotices {
     /// Defaults to `handoff.timezone`, then UTC.
     timezone: Option<String>,
     max_per_day: Option<u32>,
+    /// The order webhooks' signing secrets: from files (or `DESTEK_NOTICES_*` variables),
+    /// never from the YAML itself.
+    woocommerce_webhook_secret_file: Option<String>,
+    woocommerce_webhook_secret: Option<IgnoredAny>,
+    shopify_webhook_secret_file: Option<String>,
+    shopify_webhook_secret: Option<IgnoredAny>,
 }
 
 /// The default quiet hours: no pushes between 21:00 and 09:00 shop time.
@@ -156,6 +167,19 @@ pub fn from_raw(
         window_days,
         quiet,
         max_per_day,
+        webhook_secrets: super::webhooks::Secrets::load(
+            [
+                (
+                    raw.woocommerce_webhook_secret.is_some(),
+                    raw.woocommerce_webhook_secret_file,
+                ),
+                (
+                    raw.shopify_webhook_secret.is_some(),
+                    raw.shopify_webhook_secret_file,
+                ),
+            ],
+            env,
+        )?,
     })
 }
 

@@ -26,6 +26,7 @@ pub mod rate;
 pub mod reload;
 pub mod turn;
 pub mod verify;
+mod webhooks;
 pub mod welcome;
 mod ws;
 
@@ -298,7 +299,9 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/conversations/{id}/attachments",
             post(attachments::upload),
-        );
+        )
+        // Whole orders from the shop platforms: a larger body limit of their own.
+        .merge(webhooks::routes());
     let api = match cors {
         Some(c) => api.layer(c),
         None => api,
