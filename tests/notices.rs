@@ -69,38 +69,12 @@ async fn event(
 
 /// A conversation that proved it owns `order` with the order's e-mail.
 async fn verified(s: &server::Server, order: &str, email: &str) -> (String, String) {
-    let (id, token) = s.conversation().await;
-    let (status, _) = s
-        .say(&id, &token, &format!("where is my order {order}"))
-        .await;
-    assert_eq!(status, 200);
-    let (status, v) = s.say(&id, &token, email).await;
-    assert_eq!(status, 200, "{v}");
-    let stored = s
-        .state
-        .shared()
-        .store
-        .load(&id)
+    s.verified(&format!("where is my order {order}"), email, order)
         .await
-        .expect("load")
-        .expect("conversation");
-    assert_eq!(
-        stored.state.verified_order.as_deref(),
-        Some(order),
-        "verification failed: {v}"
-    );
-    (id, token)
 }
 
 async fn transcript(s: &server::Server, id: &str, token: &str) -> Vec<Value> {
-    let (status, v) = s
-        .get(
-            &format!("/api/v1/conversations/{id}/transcript"),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    v["messages"].as_array().cloned().unwrap_or_default()
+    s.transcript(id, token).await
 }
 
 fn bot_texts(messages: &[Value], fragment: &str) -> Vec<String> {

@@ -105,41 +105,14 @@ async fn shopify(s: &Server, secret: &str, topic: &str, id: &str, payload: &Valu
     deliver_raw(s, "/api/v1/webhooks/shopify", &headers, body).await
 }
 
-/// A conversation that said `ask` and proved the order with `email`.
 async fn verified(s: &Server, ask: &str, email: &str, order: &str) -> (String, String) {
-    let (id, token) = s.conversation().await;
-    let (status, v) = s.say(&id, &token, ask).await;
-    assert_eq!(status, 200, "{v}");
-    let (status, v) = s.say(&id, &token, email).await;
-    assert_eq!(status, 200, "{v}");
-    let stored = s
-        .state
-        .shared()
-        .store
-        .load(&id)
-        .await
-        .expect("load")
-        .expect("conversation");
-    assert_eq!(
-        stored.state.verified_order.as_deref(),
-        Some(order),
-        "verification failed: {v}"
-    );
-    (id, token)
+    s.verified(ask, email, order).await
 }
 
 async fn bot_texts(s: &Server, id: &str, token: &str, fragment: &str) -> Vec<String> {
-    let (status, v) = s
-        .get(
-            &format!("/api/v1/conversations/{id}/transcript"),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    v["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    s.transcript(id, token)
+        .await
+        .iter()
         .filter(|m| m["from"] == "bot")
         .filter_map(|m| m["text"].as_str())
         .filter(|t| t.contains(fragment))

@@ -132,6 +132,41 @@ impl Server {
         .await
     }
 
+    /// A conversation that said `ask` and proved it owns `order` with `email`.
+    pub async fn verified(&self, ask: &str, email: &str, order: &str) -> (String, String) {
+        let (id, token) = self.conversation().await;
+        let (status, v) = self.say(&id, &token, ask).await;
+        assert_eq!(status, 200, "{v}");
+        let (status, v) = self.say(&id, &token, email).await;
+        assert_eq!(status, 200, "{v}");
+        let stored = self
+            .state
+            .shared()
+            .store
+            .load(&id)
+            .await
+            .expect("load")
+            .expect("conversation");
+        assert_eq!(
+            stored.state.verified_order.as_deref(),
+            Some(order),
+            "verification failed: {v}"
+        );
+        (id, token)
+    }
+
+    /// Every message of the conversation's transcript.
+    pub async fn transcript(&self, id: &str, token: &str) -> Vec<Value> {
+        let (status, v) = self
+            .get(
+                &format!("/api/v1/conversations/{id}/transcript"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v["messages"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn resolve(&self, id: &str) -> u16 {
         self.post(
             &format!("/api/v1/handoffs/{id}/resolve"),
