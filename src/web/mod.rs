@@ -2,8 +2,8 @@
 //! page. `app(state)` builds the router; `destek serve` and the tests share it.
 //!
 //! Every customer turn goes through `turn::run`: one conversation's turns never
-//! interleave, the customer's message is committed before the engine runs, and the
-//! replies are committed before they are sent.
+//! interleave, the customer's message is committed before the turn acts at the shop or
+//! answers (`message_first`), and the replies are committed before they are sent.
 
 mod agent_auth;
 mod api;
@@ -28,6 +28,7 @@ pub mod turn;
 pub mod verify;
 pub mod welcome;
 mod ws;
+mod message_first;
 
 pub use auth::constant_time_eq;
 pub use error::ApiError;

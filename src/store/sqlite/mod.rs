@@ -230,6 +230,28 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn token_hash<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<[u8; 32]>, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(self.read(move |conn| {
+            let hash = conn
+                .prepare_cached("SELECT token_hash FROM conversations WHERE id = ?1")
+                .map_err(db)?
+                .query_row(params![id], |r| {
+                    Ok(<[u8; 32]>::try_from(r.get_ref(0)?.as_blob()?).ok())
+                })
+                .optional()
+                .map_err(db)?;
+            match hash {
+                None => Ok(None),
+                Some(Some(h)) => Ok(Some(h)),
+                Some(None) => Err(StoreError::Corrupt("token hash is not 32 bytes".into())),
+            }
+        }))
+    }
+
     fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>> {
         let id = id.to_owned();
         Box::pin(async move {
