@@ -19,6 +19,7 @@ pub mod inbox_live;
 pub mod inbox_metrics;
 pub mod live;
 pub mod live_bridge;
+mod message_first;
 pub mod metrics;
 mod notices;
 pub mod proxy;
@@ -28,7 +29,6 @@ pub mod turn;
 pub mod verify;
 pub mod welcome;
 mod ws;
-mod message_first;
 
 pub use auth::constant_time_eq;
 pub use error::ApiError;
