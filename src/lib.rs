@@ -26,6 +26,10 @@
 //! inbox itself is served by `web` at `/agent`.
 //! `notices` tells customers of order events (delays, shipping, refunds) before they ask:
 //! only conversations that verified the order, through the store, on their own channel.
+//! `store` keeps conversations and transcripts (SQLite: one writer thread with group
+//! commit, conversations held in memory in `store::sqlite::cache`); `web` runs a turn with
+//! one commit, its customer's message stored first only before an action at the shop
+//! (`web::message_first`).
 
 pub mod agents;
 pub mod base64;
