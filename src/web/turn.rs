@@ -215,7 +215,6 @@ async fn run_in_span(
         // this turn is acknowledged.
         return Err(e.into());
     }
-    let message_stored = left.pending.is_none();
     super::welcome::follow_up(&bot, &conv, &mut outcome);
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome
@@ -234,6 +233,10 @@ async fn run_in_span(
         conv.assigned_agent = super::inbox::follow_up(state, &conv).await;
     }
     let rated_agent = conv.helped_by.clone();
+    // What this turn adds to the transcript: the customer's message, unless an action
+    // stored it already, then the replies.
+    let mut messages = left.pending.map(|c| c.messages).unwrap_or_default();
+    messages.extend(replies);
     let outbox = handoff_events(
         state,
         id,
@@ -241,14 +244,10 @@ async fn run_in_span(
         &mut conv,
         &mut outcome,
         &inbound,
-        message_stored,
-        &replies,
+        &messages,
     )
     .await?;
     let handoffs_so_far = conv.handoffs;
-    // The customer's message, unless an action stored it already, then the replies.
-    let mut messages = left.pending.map(|c| c.messages).unwrap_or_default();
-    messages.extend(replies);
     shared
         .store
         .commit(
@@ -303,7 +302,8 @@ async fn run_in_span(
 
 /// The webhook events of this turn: a new handoff (with the transcript so far), a message
 /// for the person who has the conversation, or a rating of their help. Written in the same
-/// transaction as the turn, so none is lost.
+/// transaction as the turn, so none is lost; `unstored` is what the turn adds to the
+/// transcript in that transaction.
 async fn handoff_events(
     state: &AppState,
     id: &str,
@@ -311,8 +311,7 @@ async fn handoff_events(
     conv: &mut Conversation,
     outcome: &mut Outcome,
     inbound: &Message,
-    inbound_stored: bool,
-    replies: &[Message],
+    unstored: &[Message],
 ) -> Result<Vec<OutboxEntry>, ApiError> {
     if outcome.handoff.is_some() {
         conv.handoffs += 1;
@@ -339,11 +338,8 @@ async fn handoff_events(
     let mut events = Vec::new();
     if let Some(h) = &outcome.handoff {
         let mut transcript = state.shared().store.transcript(id).await?;
-        if !inbound_stored {
-            // Committed with this turn's replies, after this event is made.
-            transcript.push(inbound.clone());
-        }
-        transcript.extend_from_slice(replies);
+        // Committed with this event, after it is made.
+        transcript.extend_from_slice(unstored);
         super::attachments::sign_paths(state, id, &mut transcript);
         let c = cx(h, previous_agent.as_deref());
         events.push(handoff::event("handoff.created", &c, &transcript, None));
