@@ -43,6 +43,7 @@ pub mod entities;
 pub mod eval;
 pub mod handoff;
 pub mod lang;
+pub mod listen;
 pub mod locale;
 pub mod logging;
 pub mod matcher;
