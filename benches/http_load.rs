@@ -73,9 +73,7 @@ async fn start_server() -> (String, std::path::PathBuf) {
         }),
         WebSettings::default(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = destek::listen::listen("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let app = web::app(state).into_make_service_with_connect_info::<SocketAddr>();

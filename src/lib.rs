@@ -28,6 +28,10 @@
 //! only conversations that verified the order, through the store, on their own channel.
 //! Its events come from the shop's API, a CSV, or WooCommerce's and Shopify's signed order
 //! webhooks (`notices::webhooks`).
+//! `store` keeps conversations and transcripts (SQLite: one writer thread with group
+//! commit, conversations held in memory in `store::sqlite::cache`); `web` runs a turn with
+//! one commit, its customer's message stored first only before an action at the shop
+//! (`web::message_first`).
 
 pub mod agents;
 pub mod base64;
@@ -41,6 +45,7 @@ pub mod entities;
 pub mod eval;
 pub mod handoff;
 pub mod lang;
+pub mod listen;
 pub mod locale;
 pub mod logging;
 pub mod matcher;

@@ -106,7 +106,7 @@ fn pack_source(config: &Config) -> Option<web::reload::PackSource> {
 
 pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
     let state = state(&config, bot).await?;
-    let listener = tokio::net::TcpListener::bind(&config.bind)
+    let listener = crate::listen::listen(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -1,7 +1,8 @@
 //! Where conversations live: their dialogue state and every message (the transcript).
 //!
 //! One `Store` trait; SQLite (`sqlite`) is the embedded default. A customer's message is
-//! committed before the turn runs, and the turn's replies and new state are committed
+//! committed before the turn acts at the shop or answers (with the replies when it does
+//! not act, `web::message_first`), and the turn's replies and new state are committed
 //! before they are sent, so a process killed at any moment loses nothing it acknowledged.
 
 pub mod agents;
@@ -122,6 +123,14 @@ pub trait Store: Send + Sync {
     -> BoxFuture<'a, Result<TurnGuard, StoreError>>;
     fn create<'a>(&'a self, conversation: Stored) -> BoxFuture<'a, Result<(), StoreError>>;
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>>;
+    /// The conversation's token hash alone (a turn checks it before taking the turn lock);
+    /// `None` when there is no such conversation.
+    fn token_hash<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<[u8; 32]>, StoreError>> {
+        Box::pin(async move { Ok(self.load(id).await?.map(|s| s.token_hash)) })
+    }
     /// Appends messages, replaces the state when given and queues webhook deliveries — in
     /// one transaction.
     fn commit<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<(), StoreError>>;

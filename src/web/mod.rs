@@ -2,8 +2,8 @@
 //! page. `app(state)` builds the router; `destek serve` and the tests share it.
 //!
 //! Every customer turn goes through `turn::run`: one conversation's turns never
-//! interleave, the customer's message is committed before the engine runs, and the
-//! replies are committed before they are sent.
+//! interleave, the customer's message is committed before the turn acts at the shop or
+//! answers (`message_first`), and the replies are committed before they are sent.
 
 mod agent_auth;
 mod api;
@@ -19,6 +19,7 @@ pub mod inbox_live;
 pub mod inbox_metrics;
 pub mod live;
 pub mod live_bridge;
+mod message_first;
 pub mod metrics;
 mod notices;
 pub mod proxy;

@@ -76,8 +76,9 @@ pub enum Said {
     Media(String),
 }
 
-/// Runs one turn: authenticate, commit the customer's message, run the engine, commit the
-/// replies and the new state, and tell live sockets.
+/// Runs one turn: authenticate, run the engine, commit the customer's message with the
+/// replies and the new state (the message alone first if the turn acts at the shop), and
+/// tell live sockets.
 pub async fn run(
     state: &AppState,
     id: &str,
@@ -131,12 +132,12 @@ async fn run_in_span(
         Caller::Trusted => None,
     };
     if let Caller::Token { token, .. } = caller {
-        let stored = shared
+        let token_hash = shared
             .store
-            .load(id)
+            .token_hash(id)
             .await?
             .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-        if !auth::token_matches(token, &stored.token_hash) {
+        if !auth::token_matches(token, &token_hash) {
             return Err(ApiError::unauthorized());
         }
     }
@@ -181,20 +182,20 @@ async fn run_in_span(
         agent: None,
         at: now_rfc3339(),
     };
-    // Committed before the engine runs: a crash from here on loses no customer message.
-    // (With its client id, so it is not taken twice.)
+    // Stored before anything of the turn is acknowledged (`message_first`): with the
+    // replies, or on its own before an action at the shop. (With its client id, so it is
+    // not taken twice.)
     let numbered = !stored.state.client_ids.is_empty();
-    shared
-        .store
-        .commit(
-            id,
-            Change {
-                messages: vec![inbound.clone()],
-                state: numbered.then(|| stored.state.clone()),
-                outbox: Vec::new(),
-            },
-        )
-        .await?;
+    let first = super::message_first::MessageFirst::new(
+        shared.orders.as_ref(),
+        shared.store.as_ref(),
+        id,
+        Change {
+            messages: vec![inbound.clone()],
+            state: numbered.then(|| stored.state.clone()),
+            outbox: Vec::new(),
+        },
+    );
 
     let bot = state.bot();
     let mut conv = stored.state;
@@ -206,8 +207,14 @@ async fn run_in_span(
     }
     let mut outcome = match opted_out {
         Some(o) => o,
-        None => engine::turn(&bot, &mut conv, &input, shared.orders.as_ref(), &gate).await,
+        None => engine::turn(&bot, &mut conv, &input, &first, &gate).await,
     };
+    let left = first.finish();
+    if let Some(e) = left.failed {
+        // The customer's message could not be stored, so no action was taken: nothing of
+        // this turn is acknowledged.
+        return Err(e.into());
+    }
     super::welcome::follow_up(&bot, &conv, &mut outcome);
     let at = now_rfc3339();
     let replies: Vec<Message> = outcome
@@ -226,6 +233,10 @@ async fn run_in_span(
         conv.assigned_agent = super::inbox::follow_up(state, &conv).await;
     }
     let rated_agent = conv.helped_by.clone();
+    // What this turn adds to the transcript: the customer's message, unless an action
+    // stored it already, then the replies.
+    let mut messages = left.pending.map(|c| c.messages).unwrap_or_default();
+    messages.extend(replies);
     let outbox = handoff_events(
         state,
         id,
@@ -233,7 +244,7 @@ async fn run_in_span(
         &mut conv,
         &mut outcome,
         &inbound,
-        &replies,
+        &messages,
     )
     .await?;
     let handoffs_so_far = conv.handoffs;
@@ -242,7 +253,7 @@ async fn run_in_span(
         .commit(
             id,
             Change {
-                messages: replies,
+                messages,
                 state: Some(conv),
                 outbox,
             },
@@ -291,7 +302,8 @@ async fn run_in_span(
 
 /// The webhook events of this turn: a new handoff (with the transcript so far), a message
 /// for the person who has the conversation, or a rating of their help. Written in the same
-/// transaction as the turn, so none is lost.
+/// transaction as the turn, so none is lost; `unstored` is what the turn adds to the
+/// transcript in that transaction.
 async fn handoff_events(
     state: &AppState,
     id: &str,
@@ -299,7 +311,7 @@ async fn handoff_events(
     conv: &mut Conversation,
     outcome: &mut Outcome,
     inbound: &Message,
-    replies: &[Message],
+    unstored: &[Message],
 ) -> Result<Vec<OutboxEntry>, ApiError> {
     if outcome.handoff.is_some() {
         conv.handoffs += 1;
@@ -326,7 +338,8 @@ async fn handoff_events(
     let mut events = Vec::new();
     if let Some(h) = &outcome.handoff {
         let mut transcript = state.shared().store.transcript(id).await?;
-        transcript.extend_from_slice(replies);
+        // Committed with this event, after it is made.
+        transcript.extend_from_slice(unstored);
         super::attachments::sign_paths(state, id, &mut transcript);
         let c = cx(h, previous_agent.as_deref());
         events.push(handoff::event("handoff.created", &c, &transcript, None));

@@ -6,6 +6,7 @@
 //! turns thus share one fsync without any write being acknowledged before it is durable.
 
 mod agents;
+mod cache;
 mod checkpoint;
 mod notices;
 mod writer;
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     bulk_permits: Arc<tokio::sync::Semaphore>,
     /// The checkpoint thread; stops when the store is dropped.
     _checkpoints: checkpoint::Checkpoints,
+    /// Conversations as last committed, kept by the writer thread (`cache`).
+    cache: Arc<cache::Cache>,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -84,9 +87,11 @@ impl SqliteStore {
             .map(|_| open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel();
+        let cache = Arc::new(cache::Cache::default());
+        let kept = Arc::clone(&cache);
         std::thread::Builder::new()
             .name("destek-store-writer".into())
-            .spawn(move || write_loop(writer, rx, checkpoint_due))
+            .spawn(move || write_loop(writer, rx, checkpoint_due, kept))
             .map_err(|e| StoreError::Db(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(SqliteStore {
             writes: Mutex::new(tx),
@@ -95,6 +100,7 @@ impl SqliteStore {
             bulk: bulk.into(),
             bulk_permits: Arc::new(tokio::sync::Semaphore::new(BULK_READERS)),
             _checkpoints: checkpoints,
+            cache,
         }))
     }
 
@@ -144,6 +150,47 @@ impl SqliteStore {
         .await
         .map_err(|_| StoreError::Closed)?
     }
+
+    /// A conversation's row, read from SQLite.
+    async fn read_row(&self, id: String) -> Result<Option<Stored>, StoreError> {
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT channel, token_hash, state, lang_hint FROM conversations WHERE id = ?1",
+                )
+                .map_err(db)?
+                .query_row(params![id], |r| {
+                    // The hash and the state are read where SQLite holds them, not copied.
+                    let hash: Option<[u8; 32]> = r.get_ref(1)?.as_blob()?.try_into().ok();
+                    let state: Result<crate::dialogue::Conversation, serde_json::Error> =
+                        serde_json::from_str(r.get_ref(2)?.as_str()?);
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        hash,
+                        state,
+                        r.get_ref(3)?
+                            .as_str_or_null()?
+                            .and_then(crate::lang::Lang::parse),
+                    ))
+                })
+                .optional()
+                .map_err(db)?;
+            let Some((channel, hash, state, lang_hint)) = row else {
+                return Ok(None);
+            };
+            let token_hash =
+                hash.ok_or_else(|| StoreError::Corrupt("token hash is not 32 bytes".into()))?;
+            let state = state.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(Some(Stored {
+                id,
+                channel,
+                lang_hint,
+                token_hash,
+                state,
+            }))
+        })
+        .await
+    }
 }
 
 fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -191,42 +238,43 @@ impl Store for SqliteStore {
     }
 
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
+        let missed = match self.cache.get(id) {
+            Ok(stored) => return Box::pin(std::future::ready(Ok(Some(stored)))),
+            Err(missed) => missed,
+        };
+        let cache = Arc::clone(&self.cache);
+        let id = id.to_owned();
+        Box::pin(async move {
+            let stored = self.read_row(id).await?;
+            if let Some(s) = &stored {
+                cache.fill(missed, s);
+            }
+            Ok(stored)
+        })
+    }
+
+    fn token_hash<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<[u8; 32]>, StoreError>> {
+        if let Some(hash) = self.cache.token_hash(id) {
+            return Box::pin(std::future::ready(Ok(Some(hash))));
+        }
         let id = id.to_owned();
         Box::pin(self.read(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT channel, token_hash, state, lang_hint FROM conversations WHERE id = ?1",
-                )
+            let hash = conn
+                .prepare_cached("SELECT token_hash FROM conversations WHERE id = ?1")
                 .map_err(db)?
                 .query_row(params![id], |r| {
-                    // The hash and the state are read where SQLite holds them, not copied.
-                    let hash: Option<[u8; 32]> = r.get_ref(1)?.as_blob()?.try_into().ok();
-                    let state: Result<crate::dialogue::Conversation, serde_json::Error> =
-                        serde_json::from_str(r.get_ref(2)?.as_str()?);
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        hash,
-                        state,
-                        r.get_ref(3)?
-                            .as_str_or_null()?
-                            .and_then(crate::lang::Lang::parse),
-                    ))
+                    Ok(<[u8; 32]>::try_from(r.get_ref(0)?.as_blob()?).ok())
                 })
                 .optional()
                 .map_err(db)?;
-            let Some((channel, hash, state, lang_hint)) = row else {
-                return Ok(None);
-            };
-            let token_hash =
-                hash.ok_or_else(|| StoreError::Corrupt("token hash is not 32 bytes".into()))?;
-            let state = state.map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(Some(Stored {
-                id,
-                channel,
-                lang_hint,
-                token_hash,
-                state,
-            }))
+            match hash {
+                None => Ok(None),
+                Some(Some(h)) => Ok(Some(h)),
+                Some(None) => Err(StoreError::Corrupt("token hash is not 32 bytes".into())),
+            }
         }))
     }
 

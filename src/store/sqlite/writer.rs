@@ -7,6 +7,7 @@
 //! by the caller before the write is queued (`Encoded`), and checkpoints run on their own
 //! thread (`checkpoint`), never on a commit.
 
+use super::cache::Cache;
 use super::db;
 use crate::store::{Change, Message, OutboxEntry, StoreError, Stored};
 use rusqlite::{Connection, params};
@@ -112,7 +113,9 @@ pub(super) fn write_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<Write>,
     checkpoint_due: Arc<AtomicBool>,
+    cache: Arc<Cache>,
 ) {
+    let mut seen_version = data_version(&conn);
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -121,7 +124,15 @@ pub(super) fn write_loop(
                 Err(_) => break,
             }
         }
+        // Another connection (another process) wrote: what is held may be older.
+        let version = data_version(&conn);
+        if version != seen_version {
+            cache.batch().clear();
+            seen_version = version;
+        }
         let results = apply_batch(&mut conn, &batch);
+        // The cache follows the commit before anyone hears of it.
+        remember(&cache, &mut batch, &results);
         for (w, r) in batch.into_iter().zip(results) {
             match w {
                 Write::Create(_, reply)
@@ -139,6 +150,34 @@ pub(super) fn write_loop(
         }
         // Everyone in the batch has been answered; the next batch waits, no reply does.
         super::checkpoint::finish_if_due(&conn, &checkpoint_due);
+    }
+}
+
+/// Changes whenever another connection commits (never for this one's own commits); `None`
+/// if it cannot be read, which empties the cache at the next batch that can.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .ok()
+}
+
+/// Tells the cache what a committed batch changed.
+fn remember(cache: &Cache, batch: &mut [Write], results: &[Result<usize, StoreError>]) {
+    let mut held = cache.batch();
+    for (w, r) in batch.iter_mut().zip(results) {
+        match w {
+            // Whatever a free-form write did, it may have touched a conversation.
+            Write::Run { .. } => held.clear(),
+            _ if r.is_err() => {}
+            Write::Create(c, _) => held.created(c.stored.clone()),
+            Write::Commit { id, change, .. } => {
+                if let Some((_, state)) = change.state.take() {
+                    held.committed(id, *state);
+                }
+            }
+            Write::Erase { id, .. } => held.erased(id),
+            Write::Attempt { .. } | Write::Retry { .. } | Write::VerifyFailure { .. } => {}
+        }
     }
 }
 
