@@ -156,9 +156,13 @@ fn synthetic_bot(n: usize) -> (Bot, Vec<String>) {
     let (source, keywords) = synthetic(n);
     let mut sources: Vec<Source> = pack::embedded();
     sources.push(source);
-    let bot = pack::compile(&sources, &pack::Options::default())
-        .bot
-        .expect("the synthetic pack compiles");
+    let compiled = pack::compile(&sources, &pack::Options::default());
+    let Some(bot) = compiled.bot else {
+        for d in compiled.diagnostics.iter().take(5) {
+            eprintln!("{d}");
+        }
+        panic!("the synthetic pack does not compile");
+    };
     (bot, keywords)
 }
 

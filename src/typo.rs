@@ -59,7 +59,9 @@ fn hash_chars(cs: &[u32]) -> u64 {
 pub struct TypoIndex {
     words: Vec<Vec<u32>>,
     texts: Vec<String>,
-    deletes: IdMap<Vec<u32>>,
+    /// Per deletion hash, its words: a range of `delete_ids`.
+    deletes: IdMap<(u32, u32)>,
+    delete_ids: Vec<u32>,
     known: IdMap<()>,
 }
 
@@ -78,10 +80,16 @@ impl TypoIndex {
     ) -> TypoIndex {
         let mut ix = TypoIndex::default();
         for w in known {
-            let cs: Vec<u32> = w.chars().map(u32::from).collect();
-            ix.known.insert(hash_chars(&cs), ());
+            // `hash_chars` of the word's letters, without collecting them.
+            let hash = w.chars().fold(SEED, |h, c| {
+                h.wrapping_mul(P).wrapping_add(u64::from(c) + 1)
+            });
+            ix.known.insert(hash, ());
         }
         let mut seen: IdMap<()> = IdMap::default();
+        // (deletion hash, word) pairs, grouped by hash at the end: one list for all
+        // instead of one allocation per hash.
+        let mut pairs: Vec<(u64, u32)> = Vec::new();
         for w in targets {
             let cs: Vec<u32> = w.chars().map(u32::from).collect();
             if cs.len() < MIN_LEN || !w.chars().all(char::is_alphabetic) {
@@ -95,11 +103,18 @@ impl TypoIndex {
             deletion_hashes(&cs, cs.len() >= TWO_EDITS_LEN, &mut keys);
             keys.sort_unstable();
             keys.dedup();
-            for k in keys {
-                ix.deletes.entry(k).or_default().push(id);
-            }
+            pairs.extend(keys.iter().map(|&k| (k, id)));
             ix.words.push(cs);
             ix.texts.push(w.to_owned());
+        }
+        // Within a hash, its words in the order they came (ids increase).
+        pairs.sort_unstable();
+        ix.delete_ids.reserve(pairs.len());
+        ix.deletes.reserve(pairs.len() / 2);
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let start = ix.delete_ids.len() as u32;
+            ix.delete_ids.extend(group.iter().map(|&(_, id)| id));
+            ix.deletes.insert(group[0].0, (start, group.len() as u32));
         }
         ix
     }
@@ -139,7 +154,11 @@ impl TypoIndex {
             let mut best: Option<(usize, u32)> = None;
             let mut tie = false;
             for k in &keys {
-                for &id in self.deletes.get(k).map_or(&[][..], Vec::as_slice) {
+                let ids = self.deletes.get(k).and_then(|&(start, n)| {
+                    self.delete_ids
+                        .get(start as usize..start as usize + n as usize)
+                });
+                for &id in ids.unwrap_or_default() {
                     let target = &self.words[id as usize];
                     let allowed = if target.len() >= TWO_EDITS_LEN { 2 } else { 1 };
                     let Some(d) = distance(part, target, allowed) else {

@@ -4,21 +4,32 @@
 //! thanks intent matched.
 
 use crate::lang::Lang;
+use crate::typo::IdHasher;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+/// Words are hashed with FNV-1a (`IdHasher`): short, and not chosen by an attacker.
+type Words = HashMap<Box<str>, u8, BuildHasherDefault<IdHasher>>;
 
 /// The examples' words, each with the languages that use it (one bit per language).
 #[derive(Debug, Default)]
 pub struct LangVocab {
-    words: HashMap<Box<str>, u8>,
+    words: Words,
 }
 
 impl LangVocab {
     /// From folded examples; words of one letter and numbers are left out.
     pub fn new<'a>(examples: impl Iterator<Item = (Lang, &'a str)>) -> LangVocab {
-        let mut words: HashMap<Box<str>, u8> = HashMap::new();
+        let mut words = Words::default();
         for (lang, text) in examples {
             for w in text.split(' ').filter(|w| counts(w)) {
-                *words.entry(w.into()).or_default() |= 1 << lang.index();
+                // Most words repeat: only a new one is copied.
+                match words.get_mut(w) {
+                    Some(bits) => *bits |= 1 << lang.index(),
+                    None => {
+                        words.insert(w.into(), 1 << lang.index());
+                    }
+                }
             }
         }
         LangVocab { words }

@@ -11,13 +11,16 @@
 //!
 //! Pure: no I/O, no global state (a thread-local scratch buffer only).
 
+mod dense;
 mod fit;
+mod score;
+mod sort;
 mod table;
 
 use crate::lang::Lang;
 use crate::stem::stem;
 use crate::typo::IdMap;
-use std::cell::RefCell;
+use dense::DenseRows;
 use table::{FeatureTable, Slot};
 
 /// Smallest centroid weight kept in the index: the rest is noise that only costs time.
@@ -45,6 +48,10 @@ pub struct SimilarityIndex {
     classes: usize,
     /// What a feature no example has weighs in a message's norm.
     unknown_idf: f32,
+    /// How many postings the index holds (in `entries`, or in `dense`).
+    postings: usize,
+    /// A small pack's postings as dense rows; a slot's `start` is then its row.
+    dense: Option<DenseRows>,
 }
 
 /// The best centroid of one class.
@@ -62,22 +69,6 @@ pub struct Near {
     pub lang: Lang,
     pub text: String,
     pub cosine: f32,
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { acc: Vec::new(), touched: Vec::new(), hashes: Vec::new(), found: Vec::new(), place: Vec::new() }) };
-}
-
-/// Reused between messages on one thread, so scoring allocates nothing once warm.
-struct Scratch {
-    /// Per centroid: the dot product so far, and whether it is in `touched`.
-    acc: Vec<(f32, bool)>,
-    touched: Vec<u32>,
-    hashes: Vec<u64>,
-    /// The message's known features, in hash order: postings range and weight.
-    found: Vec<(u32, u32, f32)>,
-    /// Per class, its index in the result being built (`u32::MAX`: none yet).
-    place: Vec<u32>,
 }
 
 fn mix(kind: u64, h: u64) -> u64 {
@@ -155,8 +146,13 @@ pub fn features(folded: &str, out: &mut Vec<u64>) {
 }
 
 /// Calls `f` with each distinct hash and how often it occurs (sorts `hashes`).
-fn for_each_counted(hashes: &mut [u64], mut f: impl FnMut(u64, u32)) {
-    hashes.sort_unstable();
+fn for_each_counted(hashes: &mut [u64], buf: &mut Vec<u64>, f: impl FnMut(u64, u32)) {
+    sort::sort_hashes(hashes, buf);
+    for_each_run(hashes, f);
+}
+
+/// `for_each_counted` over hashes already sorted.
+fn for_each_run(hashes: &[u64], mut f: impl FnMut(u64, u32)) {
     let mut i = 0;
     while i < hashes.len() {
         let h = hashes[i];
@@ -192,14 +188,24 @@ fn text_key(text: &str, gold: u32) -> u64 {
 impl SimilarityIndex {
     /// `examples`: (class, language, folded text); `classes`: how many classes there are.
     pub fn new(examples: &[(usize, Lang, String)], classes: usize) -> SimilarityIndex {
+        SimilarityIndex::build(examples, classes, true)
+    }
+
+    /// `new`, with the postings kept sparse when `dense_rows` is off (to compare the two).
+    fn build(
+        examples: &[(usize, Lang, String)],
+        classes: usize,
+        dense_rows: bool,
+    ) -> SimilarityIndex {
         // Pass 1: the feature ids and how many examples have each.
         let mut ids: IdMap<u32> = IdMap::default();
         let mut df: Vec<u32> = Vec::new();
         let mut hashes = Vec::new();
+        let mut sorting = Vec::new();
         for (_, _, text) in examples {
             hashes.clear();
             features(text, &mut hashes);
-            for_each_counted(&mut hashes, |h, _| {
+            for_each_counted(&mut hashes, &mut sorting, |h, _| {
                 let next = ids.len() as u32;
                 let id = *ids.entry(h).or_insert(next);
                 if id == next {
@@ -237,7 +243,7 @@ impl SimilarityIndex {
                 hashes.clear();
                 features(&examples[i].2, &mut hashes);
                 unit.clear();
-                for_each_counted(&mut hashes, |h, n| {
+                for_each_counted(&mut hashes, &mut sorting, |h, n| {
                     if let Some(&f) = ids.get(&h) {
                         unit.push((f, tf(n) * idf[f as usize]));
                     }
@@ -320,6 +326,19 @@ impl SimilarityIndex {
             entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
             offsets.push(entries.len() as u32);
         }
+        let postings = entries.len();
+        let dense = DenseRows::new(n_centroids, &offsets, &entries).filter(|_| dense_rows);
+        if dense.is_some() {
+            // A feature's row: the how-manieth feature with postings it is.
+            let mut row = 0;
+            for f in 0..ids.len() {
+                let has = offsets[f] < offsets[f + 1];
+                offsets[f] = row;
+                row += u32::from(has);
+            }
+            offsets[ids.len()] = row;
+            entries = Vec::new();
+        }
         let mut features = FeatureTable::with_features(ids.len());
         for (&hash, &id) in &ids {
             let f = id as usize;
@@ -336,6 +355,8 @@ impl SimilarityIndex {
             entries,
             classes,
             unknown_idf,
+            postings,
+            dense,
         }
     }
 
@@ -344,7 +365,7 @@ impl SimilarityIndex {
     fn vector(&self, hashes: &mut [u64]) -> (Vec<(u32, f32)>, f32) {
         let mut norm2 = 0.0f32;
         let mut v = Vec::with_capacity(hashes.len());
-        for_each_counted(hashes, |h, n| match self.features.get(h) {
+        for_each_counted(hashes, &mut Vec::new(), |h, n| match self.features.get(h) {
             Some(s) => {
                 let w = tf(n) * s.idf;
                 norm2 += w * w;
@@ -353,96 +374,6 @@ impl SimilarityIndex {
             None => norm2 += (tf(n) * self.unknown_idf).powi(2),
         });
         (v, norm2.sqrt())
-    }
-
-    /// The best centroid of every class scoring above `min_cosine` (and of class `always`,
-    /// whatever it scores), best first.
-    pub fn score(&self, folded: &str, min_cosine: f32, always: usize) -> Vec<ClassScore> {
-        if self.entries.is_empty() {
-            return Vec::new();
-        }
-        SCRATCH.with(|cell| {
-            let Ok(mut scratch) = cell.try_borrow_mut() else {
-                return Vec::new();
-            };
-            let Scratch {
-                acc,
-                touched,
-                hashes,
-                found,
-                place,
-            } = &mut *scratch;
-            let n = self.classes * 3;
-            if acc.len() < n {
-                acc.resize(n, (0.0, false));
-            }
-            hashes.clear();
-            features(folded, hashes);
-            // First every lookup (independent of each other, so their memory reads
-            // overlap), then the postings, in the same order as the features.
-            let mut norm2 = 0.0f32;
-            found.clear();
-            for_each_counted(hashes, |h, count| match self.features.get(h) {
-                Some(s) => {
-                    let w = tf(count) * s.idf;
-                    norm2 += w * w;
-                    if s.start < s.end {
-                        found.push((s.start, s.end, w));
-                    }
-                }
-                None => norm2 += (tf(count) * self.unknown_idf).powi(2),
-            });
-            for &(a, b, w) in found.iter() {
-                for &(c, cw) in &self.entries[a as usize..b as usize] {
-                    let cell = &mut acc[c as usize];
-                    if !cell.1 {
-                        cell.1 = true;
-                        touched.push(c);
-                    }
-                    cell.0 += w * cw;
-                }
-            }
-            let norm = norm2.sqrt();
-            // Only what can count: classes above `min_cosine`, and the class `always`;
-            // `place` finds a class's entry in `best` without a search.
-            if place.len() < self.classes {
-                place.resize(self.classes, u32::MAX);
-            }
-            let mut best: Vec<ClassScore> = Vec::new();
-            for &c in touched.iter() {
-                let i = c as usize;
-                let cell = &mut acc[i];
-                let cosine = if norm > 0.0 { cell.0 / norm } else { 0.0 };
-                *cell = (0.0, false);
-                let class = i / 3;
-                if cosine <= min_cosine && class != always {
-                    continue;
-                }
-                let lang = Lang::ALL[i % 3];
-                match best.get_mut(place[class] as usize) {
-                    Some(s) => {
-                        if cosine > s.cosine {
-                            s.cosine = cosine;
-                            s.lang = lang;
-                        }
-                    }
-                    None => {
-                        place[class] = best.len() as u32;
-                        best.push(ClassScore {
-                            class,
-                            lang,
-                            cosine,
-                        });
-                    }
-                }
-            }
-            touched.clear();
-            for s in &best {
-                place[s.class] = u32::MAX;
-            }
-            best.sort_by(|a, b| b.cosine.total_cmp(&a.cosine).then(a.class.cmp(&b.class)));
-            best
-        })
     }
 
     /// The `k` examples closest to a message (re-weighted on the fly; for `explain`).
@@ -574,6 +505,41 @@ mod tests {
             features(&folded, &mut got);
             got.sort_unstable();
             assert_eq!(got, reference_features(&folded), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn dense_rows_score_exactly_as_the_sparse_postings() {
+        let ex = |class, lang, t: &str| (class, lang, fold(t));
+        let examples = [
+            ex(0, Lang::Tr, "siparişim nerede"),
+            ex(0, Lang::Tr, "kargom hala gelmedi"),
+            ex(0, Lang::En, "where is my order"),
+            ex(1, Lang::Tr, "iade etmek istiyorum"),
+            ex(1, Lang::En, "i want to return this"),
+            ex(1, Lang::Fa, "می‌خوام پسش بدم"),
+            ex(2, Lang::Tr, "kargo pantolon var mı"),
+            ex(2, Lang::En, "what a nice day"),
+        ];
+        let dense = SimilarityIndex::build(&examples, 3, true);
+        let sparse = SimilarityIndex::build(&examples, 3, false);
+        assert!(dense.dense.is_some() && sparse.dense.is_none());
+        for text in [
+            "siparisimin kargosu nerde",
+            "i wnat to retrun it",
+            "پسش بدم",
+            "where is the pantolon i want to return",
+            "bugün hava çok güzel",
+        ] {
+            let bits = |ix: &SimilarityIndex| -> Vec<(usize, Lang, u32)> {
+                ix.score(&fold(text), f32::MIN, 2)
+                    .iter()
+                    .map(|c| (c.class, c.lang, c.cosine.to_bits()))
+                    .collect()
+            };
+            let want = bits(&sparse);
+            assert!(!want.is_empty(), "{text:?}");
+            assert_eq!(bits(&dense), want, "{text:?}");
         }
     }
 

@@ -51,6 +51,16 @@ impl FeatureTable {
         self.slots[i] = slot;
     }
 
+    /// Reads the slot where a lookup of `hash` starts. Done for all of a message's
+    /// features before any lookup, their memory reads wait together instead of one after
+    /// the other (the lookups' branches would keep the processor from running ahead).
+    #[inline]
+    pub fn warm(&self, hash: u64) -> u64 {
+        self.slots
+            .get(hash as usize & self.mask)
+            .map_or(0, |s| s.hash)
+    }
+
     #[inline]
     pub fn get(&self, hash: u64) -> Option<&Slot> {
         if self.slots.is_empty() {
