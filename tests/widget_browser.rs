@@ -9,6 +9,8 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/webdriver.rs"]
+mod webdriver;
 
 use browser::*;
 use serde_json::{Value, json};

@@ -10,6 +10,8 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/webdriver.rs"]
+mod webdriver;
 
 use browser::*;
 use serde_json::{Value, json};

@@ -163,9 +163,9 @@ pub const SHADOW: &str = "shadow-6066-11e4-a52e-4f735466cecf";
 
 /// One browser session; deleted on drop (which closes Chromium), also on panic.
 pub struct WebDriver {
-    http: reqwest::Client,
-    base: String,
-    session: String,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub session: String,
 }
 
 impl WebDriver {
@@ -253,6 +253,45 @@ impl WebDriver {
     }
 
     /// An element returned by a script.
+    /// An asynchronous script: it ends by calling `arguments[arguments.length - 1]`.
+    pub async fn js_async(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// A Chrome DevTools command.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
+    /// Emulates a screen of this size (`mobile`: a phone), or the window's own when `None`.
+    pub async fn viewport(&self, size: Option<(u32, u32)>) {
+        match size {
+            Some((width, height)) => {
+                self.cdp(
+                    "Emulation.setDeviceMetricsOverride",
+                    json!({"width": width, "height": height, "deviceScaleFactor": 1,
+                           "mobile": width < 500}),
+                )
+                .await
+            }
+            None => {
+                self.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+                    .await
+            }
+        };
+    }
+
+    /// An element returned by a script.
     pub async fn js_element(&self, script: &str) -> String {
         let v = self.js(script).await;
         v[ELEMENT]
@@ -270,7 +309,11 @@ impl WebDriver {
                 return v;
             }
             if Instant::now() > deadline {
-                let page = self.js("return document.body.innerText;").await;
+                let page = self
+                    .js("const host = document.querySelector('destek-widget'); \
+                         const r = host && host.shadowRoot; \
+                         return r ? r.querySelector('.panel').innerText : document.body.innerText;")
+                    .await;
                 panic!("timed out after {STEP:?} waiting for {what}; the page shows:\n{page}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
