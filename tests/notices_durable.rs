@@ -220,11 +220,7 @@ fn notices_survive_a_sigkill_and_a_stopped_server_and_are_said_once() {
 
 #[test]
 fn two_replicas_on_one_postgres_say_each_notice_once() {
-    let Some(bin) = pg::pg_bin() else {
-        if std::env::var_os("DESTEK_REQUIRE_ALL").is_some() {
-            panic!("{}", pg::SKIP);
-        }
-        eprintln!("\n{}\n", pg::SKIP);
+    let Some(bin) = pg::pg_bin_or_skip() else {
         return;
     };
     let cluster = pg::Cluster::start(bin);
@@ -233,29 +229,11 @@ fn two_replicas_on_one_postgres_say_each_notice_once() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to the test cluster");
-        tokio::spawn(connection);
-        client
-            .batch_execute("CREATE DATABASE destek")
-            .await
-            .expect("create database");
-    });
-    let config = cluster.dir.join("destek.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "storage: {{url: \"{}\"}}\n\
-             web: {{bind: \"127.0.0.1:0\", per_ip_per_minute: 0, per_conversation_per_minute: 0, watch: false}}\n\
-             orders: {{source: memory}}\n\
-             notices: {{quiet_hours: \"off\", max_per_day: 0}}\n",
-            cluster.url("destek")
-        ),
-    )
-    .expect("config");
+    rt.block_on(cluster.create_database("destek"));
+    let config = cluster.replica_config(
+        "destek",
+        "notices: {quiet_hours: \"off\", max_per_day: 0}\n",
+    );
     let env = [("DESTEK_ORDERS_EVENTS_TOKEN", EVENTS)];
     let replicas = [
         pg::replica_with(&config, &env),

@@ -9,7 +9,7 @@
 #[path = "support/pg.rs"]
 mod pg;
 
-use pg::{Api, Cluster, SECRET, SKIP, pg_bin, replica};
+use pg::{Api, Cluster, SECRET, pg_bin_or_skip, replica};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -310,11 +310,7 @@ async fn store_contract(url: &str) {
 
 #[test]
 fn two_replicas_share_one_postgres_without_losing_or_reordering_turns() {
-    let Some(bin) = pg_bin() else {
-        if std::env::var_os("DESTEK_REQUIRE_ALL").is_some() {
-            panic!("{SKIP}");
-        }
-        eprintln!("\n{SKIP}\n");
+    let Some(bin) = pg_bin_or_skip() else {
         return;
     };
     let started = Instant::now();
@@ -325,17 +321,8 @@ fn two_replicas_share_one_postgres_without_losing_or_reordering_turns() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to the test cluster");
-        tokio::spawn(connection);
-        for db in ["destek", "contract"] {
-            client
-                .batch_execute(&format!("CREATE DATABASE {db}"))
-                .await
-                .expect("create database");
-        }
+        cluster.create_database("destek").await;
+        cluster.create_database("contract").await;
         store_contract(&cluster.url("contract")).await;
     });
 
@@ -351,18 +338,10 @@ fn two_replicas_share_one_postgres_without_losing_or_reordering_turns() {
         let _ = axum::serve(listener, app).await;
     });
 
-    let config = cluster.dir.join("destek.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "storage: {{url: \"{}\"}}\n\
-             web: {{bind: \"127.0.0.1:0\", per_ip_per_minute: 0, per_conversation_per_minute: 0, watch: false}}\n\
-             orders: {{source: memory}}\n\
-             handoff: {{webhook_url: \"http://{hook}/hook\"}}\n",
-            cluster.url("destek")
-        ),
-    )
-    .expect("config");
+    let config = cluster.replica_config(
+        "destek",
+        &format!("handoff: {{webhook_url: \"http://{hook}/hook\"}}\n"),
+    );
     // Started together: both migrate the empty database under the advisory lock.
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| replica(&config));

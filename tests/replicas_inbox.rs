@@ -10,7 +10,7 @@
 mod pg;
 
 use futures_util::StreamExt;
-use pg::{Api, Cluster, SKIP, pg_bin, replica_with};
+use pg::{Api, Cluster, pg_bin_or_skip, replica_with};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -20,11 +20,7 @@ const AGENT: &str = "replicas-inbox-token";
 
 #[test]
 fn an_agents_reply_crosses_replicas() {
-    let Some(bin) = pg_bin() else {
-        if std::env::var_os("DESTEK_REQUIRE_ALL").is_some() {
-            panic!("{SKIP}");
-        }
-        eprintln!("\n{SKIP}\n");
+    let Some(bin) = pg_bin_or_skip() else {
         return;
     };
     let cluster = Cluster::start(bin);
@@ -33,28 +29,8 @@ fn an_agents_reply_crosses_replicas() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to the test cluster");
-        tokio::spawn(connection);
-        client
-            .batch_execute("CREATE DATABASE destek")
-            .await
-            .expect("create database");
-    });
-    let config = cluster.dir.join("destek.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "storage: {{url: \"{}\"}}\n\
-             web: {{bind: \"127.0.0.1:0\", per_ip_per_minute: 0, per_conversation_per_minute: 0, watch: false}}\n\
-             orders: {{source: memory}}\n",
-            cluster.url("destek")
-        ),
-    )
-    .expect("config");
+    rt.block_on(cluster.create_database("destek"));
+    let config = cluster.replica_config("destek", "");
     let mut add = Command::new(env!("CARGO_BIN_EXE_destek"));
     for (k, _) in std::env::vars() {
         if k.starts_with("DESTEK_") {

@@ -7,7 +7,7 @@
 #[path = "support/pg.rs"]
 mod pg;
 
-use pg::{Api, Cluster, SKIP, pg_bin, replica_with};
+use pg::{Api, Cluster, pg_bin_or_skip, replica_with};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -18,11 +18,7 @@ const AGENT: &str = "replicas-agent-token";
 /// The resolve and the agent's message now hold the conversation's advisory lock.
 #[test]
 fn resolve_racing_messages_on_two_replicas_never_strands_the_customer() {
-    let Some(bin) = pg_bin() else {
-        if std::env::var_os("DESTEK_REQUIRE_ALL").is_some() {
-            panic!("{SKIP}");
-        }
-        eprintln!("\n{SKIP}\n");
+    let Some(bin) = pg_bin_or_skip() else {
         return;
     };
     let cluster = Cluster::start(bin);
@@ -31,28 +27,8 @@ fn resolve_racing_messages_on_two_replicas_never_strands_the_customer() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to the test cluster");
-        tokio::spawn(connection);
-        client
-            .batch_execute("CREATE DATABASE destek")
-            .await
-            .expect("create database");
-    });
-    let config = cluster.dir.join("destek.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "storage: {{url: \"{}\"}}\n\
-             web: {{bind: \"127.0.0.1:0\", per_ip_per_minute: 0, per_conversation_per_minute: 0, watch: false}}\n\
-             orders: {{source: memory}}\n",
-            cluster.url("destek")
-        ),
-    )
-    .expect("config");
+    rt.block_on(cluster.create_database("destek"));
+    let config = cluster.replica_config("destek", "");
     let env = [("DESTEK_HANDOFF_AGENT_TOKEN", AGENT)];
     let a = replica_with(&config, &env);
     let b = replica_with(&config, &env);

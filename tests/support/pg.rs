@@ -16,6 +16,19 @@ pub const SKIP: &str =
 
 /// The directory holding initdb, pg_ctl and postgres: on PATH, or Debian's
 /// /usr/lib/postgresql/<version>/bin (newest first).
+/// The server binaries, or `None` after saying SKIPPED on stderr (a failure under
+/// `DESTEK_REQUIRE_ALL`).
+pub fn pg_bin_or_skip() -> Option<PathBuf> {
+    let bin = pg_bin();
+    if bin.is_none() {
+        if std::env::var_os("DESTEK_REQUIRE_ALL").is_some() {
+            panic!("{SKIP}");
+        }
+        eprintln!("\n{SKIP}\n");
+    }
+    bin
+}
+
 pub fn pg_bin() -> Option<PathBuf> {
     let has_all = |d: &Path| {
         ["initdb", "pg_ctl", "postgres"]
@@ -152,6 +165,36 @@ impl Cluster {
 
     pub fn url(&self, db: &str) -> String {
         format!("postgres://destek@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// `CREATE DATABASE name`, over a connection of its own.
+    pub async fn create_database(&self, name: &str) {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test cluster");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+    }
+
+    /// A `destek.yaml` for replicas sharing database `db`: no rate limits, orders in memory,
+    /// and `extra` (whole lines) after that.
+    pub fn replica_config(&self, db: &str, extra: &str) -> PathBuf {
+        let config = self.dir.join("destek.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "storage: {{url: \"{}\"}}\n\
+                 web: {{bind: \"127.0.0.1:0\", per_ip_per_minute: 0, per_conversation_per_minute: 0, watch: false}}\n\
+                 orders: {{source: memory}}\n{extra}",
+                self.url(db)
+            ),
+        )
+        .expect("config");
+        config
     }
 }
 
