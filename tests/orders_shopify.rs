@@ -13,7 +13,7 @@ use destek::orders::transport::Resilience;
 use destek::orders::{Contact, OrderBackend, OrderStatus, today_utc};
 use destek::{Bot, pack};
 use serde_json::{Value, json};
-use server::{Server, reply_text, unlimited};
+use server::{Server, unlimited};
 use std::sync::Arc;
 
 fn settings(base: &str) -> Settings {
@@ -65,46 +65,17 @@ async fn start(name: &str) -> (fake::FakeShopify, Server) {
     (shop, server)
 }
 
-async fn conversation(server: &Server) -> (String, String) {
-    let (status, v) = server
-        .post("/api/v1/conversations", None, json!({"lang": "en"}))
-        .await;
-    assert_eq!(status, 201, "{v}");
-    (
-        v["conversation_id"].as_str().expect("id").to_owned(),
-        v["token"].as_str().expect("token").to_owned(),
-    )
-}
-
-async fn say(server: &Server, id: &str, token: &str, text: &str) -> String {
-    let (status, v) = server.say(id, token, text).await;
-    assert_eq!(status, 200, "{v}");
-    reply_text(&v)
-}
-
-async fn press(server: &Server, id: &str, token: &str, payload: &str) -> String {
-    let (status, v) = server
-        .post(
-            &format!("/api/v1/conversations/{id}/messages"),
-            Some(token),
-            json!({"payload": payload}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    reply_text(&v)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_of_a_named_order_comes_after_verification() {
     let (shop, server) = start("shopify-status").await;
-    let (id, token) = conversation(&server).await;
-    let first = say(&server, &id, &token, "hi, where is #1001?").await;
+    let (id, token) = server.conversation().await;
+    let first = server.reply(&id, &token, "hi, where is #1001?").await;
     assert!(first.contains("e-mail"), "{first}");
     assert!(
         !first.contains("UPS") && !first.contains("1Z1001"),
         "{first}"
     );
-    let status = say(&server, &id, &token, "tom@example.com").await;
+    let status = server.reply(&id, &token, "tom@example.com").await;
     assert!(
         status.contains("1001")
             && status.contains("UPS")
@@ -117,12 +88,14 @@ async fn the_status_of_a_named_order_comes_after_verification() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_runs_order_cancel_and_waits_for_its_job() {
     let (shop, server) = start("shopify-cancel").await;
-    let (id, token) = conversation(&server).await;
-    say(&server, &id, &token, "I want to cancel my order 1002").await;
-    let confirm = say(&server, &id, &token, "tom@example.com").await;
+    let (id, token) = server.conversation().await;
+    server
+        .reply(&id, &token, "I want to cancel my order 1002")
+        .await;
+    let confirm = server.reply(&id, &token, "tom@example.com").await;
     assert!(confirm.contains("cancel order 1002"), "{confirm}");
     assert!(shop.shop.mutations().is_empty(), "nothing before the yes");
-    let done = press(&server, &id, &token, "yes").await;
+    let done = server.press(&id, &token, "yes").await;
     assert!(done.contains("is cancelled"), "{done}");
     let mutations = shop.shop.mutations();
     assert_eq!(mutations.len(), 1);
@@ -155,24 +128,20 @@ async fn a_cancelled_order_is_refused_with_shopifys_words() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_address_changes_with_order_update() {
     let (shop, server) = start("shopify-address").await;
-    let (id, token) = conversation(&server).await;
-    say(
-        &server,
-        &id,
-        &token,
-        "please change the shipping address for order #1002",
-    )
-    .await;
-    let ask = say(&server, &id, &token, "tom@example.com").await;
+    let (id, token) = server.conversation().await;
+    server
+        .reply(
+            &id,
+            &token,
+            "please change the shipping address for order #1002",
+        )
+        .await;
+    let ask = server.reply(&id, &token, "tom@example.com").await;
     assert!(ask.contains("new delivery address"), "{ask}");
-    say(
-        &server,
-        &id,
-        &token,
-        "118 Birch Ave Apt 7, Springfield IL 62711",
-    )
-    .await;
-    let done = press(&server, &id, &token, "yes").await;
+    server
+        .reply(&id, &token, "118 Birch Ave Apt 7, Springfield IL 62711")
+        .await;
+    let done = server.press(&id, &token, "yes").await;
     assert!(done.contains("is now"), "{done}");
     let order = shop.shop.order("#1002").expect("order");
     assert_eq!(
@@ -190,14 +159,16 @@ async fn the_address_changes_with_order_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_is_requested_for_the_fulfilled_line_item() {
     let (shop, server) = start("shopify-return").await;
-    let (id, token) = conversation(&server).await;
-    say(&server, &id, &token, "I'd like to return order #1003").await;
-    let why = say(&server, &id, &token, "tom@example.com").await;
+    let (id, token) = server.conversation().await;
+    server
+        .reply(&id, &token, "I'd like to return order #1003")
+        .await;
+    let why = server.reply(&id, &token, "tom@example.com").await;
     assert!(
         why.contains("Why are you returning the Rain jacket"),
         "one item: {why}"
     );
-    let done = press(&server, &id, &token, "reason:size").await;
+    let done = server.press(&id, &token, "reason:size").await;
     assert!(done.contains("Return code: 901"), "{done}");
     let mutations = shop.shop.mutations();
     let (op, vars) = mutations.last().expect("a mutation");

@@ -14,7 +14,7 @@ use destek::orders::woocommerce::{SHORT_ORDER_FORMAT, Settings, WooCommerce};
 use destek::orders::{Contact, OrderBackend, OrderStatus, today_utc};
 use destek::{Bot, pack};
 use serde_json::{Value, json};
-use server::{Server, reply_text, unlimited};
+use server::{Server, unlimited};
 use std::sync::Arc;
 
 fn settings(base: &str) -> Settings {
@@ -83,40 +83,11 @@ async fn start(name: &str) -> (fake::FakeWoo, Server) {
     (shop, server)
 }
 
-async fn conversation(server: &Server, lang: &str) -> (String, String) {
-    let (status, v) = server
-        .post("/api/v1/conversations", None, json!({"lang": lang}))
-        .await;
-    assert_eq!(status, 201, "{v}");
-    (
-        v["conversation_id"].as_str().expect("id").to_owned(),
-        v["token"].as_str().expect("token").to_owned(),
-    )
-}
-
-async fn say(server: &Server, id: &str, token: &str, text: &str) -> String {
-    let (status, v) = server.say(id, token, text).await;
-    assert_eq!(status, 200, "{v}");
-    reply_text(&v)
-}
-
-async fn press(server: &Server, id: &str, token: &str, payload: &str) -> String {
-    let (status, v) = server
-        .post(
-            &format!("/api/v1/conversations/{id}/messages"),
-            Some(token),
-            json!({"payload": payload}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    reply_text(&v)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_comes_only_after_verification_and_for_the_number_typed() {
     let (shop, server) = start("woo-status").await;
-    let (id, token) = conversation(&server, "en").await;
-    let first = say(&server, &id, &token, "where is my order 5522?").await;
+    let (id, token) = server.conversation_in("en").await;
+    let first = server.reply(&id, &token, "where is my order 5522?").await;
     assert!(first.contains("e-mail"), "asks to verify: {first}");
     for secret in ["Seramik", "Gizli", "5400", "processing", "prepared"] {
         assert!(
@@ -124,13 +95,13 @@ async fn the_status_comes_only_after_verification_and_for_the_number_typed() {
             "nothing before verification: {first}"
         );
     }
-    let wrong = say(&server, &id, &token, "ali@example.com").await;
+    let wrong = server.reply(&id, &token, "ali@example.com").await;
     assert!(wrong.contains("don't match"), "{wrong}");
     assert!(
         !wrong.contains("Yurtiçi") && !wrong.contains("prepared"),
         "{wrong}"
     );
-    let status = say(&server, &id, &token, "ayse@example.com").await;
+    let status = server.reply(&id, &token, "ayse@example.com").await;
     assert!(
         status.contains("5522") && status.contains("being prepared"),
         "{status}"
@@ -154,10 +125,10 @@ async fn the_status_comes_only_after_verification_and_for_the_number_typed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turkish_customer_with_a_short_number_hears_the_tracking() {
     let (_shop, server) = start("woo-tracking").await;
-    let (id, token) = conversation(&server, "tr").await;
-    let first = say(&server, &id, &token, "siparişim 77 nerede").await;
+    let (id, token) = server.conversation_in("tr").await;
+    let first = server.reply(&id, &token, "siparişim 77 nerede").await;
     assert!(!first.contains("AR77"), "{first}");
-    let status = say(&server, &id, &token, "2233").await;
+    let status = server.reply(&id, &token, "2233").await;
     assert!(
         status.contains("Aras Kargo") && status.contains("https://track.example/AR77"),
         "{status}"
@@ -167,16 +138,18 @@ async fn a_turkish_customer_with_a_short_number_hears_the_tracking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_processing_order_is_cancelled_with_a_put() {
     let (shop, server) = start("woo-cancel").await;
-    let (id, token) = conversation(&server, "en").await;
-    say(&server, &id, &token, "please cancel my order 5522").await;
-    let confirm = say(&server, &id, &token, "ayse@example.com").await;
+    let (id, token) = server.conversation_in("en").await;
+    server
+        .reply(&id, &token, "please cancel my order 5522")
+        .await;
+    let confirm = server.reply(&id, &token, "ayse@example.com").await;
     assert!(confirm.contains("cancel order 5522"), "{confirm}");
     assert_eq!(
         shop.shop.order(8123).map(|o| o["status"].clone()),
         Some(json!("processing")),
         "nothing changes before the yes"
     );
-    let done = press(&server, &id, &token, "yes").await;
+    let done = server.press(&id, &token, "yes").await;
     assert!(done.contains("is cancelled"), "{done}");
     assert_eq!(
         shop.shop.order(8123).map(|o| o["status"].clone()),
@@ -205,19 +178,21 @@ async fn a_shipped_order_cannot_be_cancelled_by_the_backend_either() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_address_replaces_the_street_lines() {
     let (shop, server) = start("woo-address").await;
-    let (id, token) = conversation(&server, "en").await;
-    say(
-        &server,
-        &id,
-        &token,
-        "I need to change the delivery address of order 5522",
-    )
-    .await;
-    let ask = say(&server, &id, &token, "ayse@example.com").await;
+    let (id, token) = server.conversation_in("en").await;
+    server
+        .reply(
+            &id,
+            &token,
+            "I need to change the delivery address of order 5522",
+        )
+        .await;
+    let ask = server.reply(&id, &token, "ayse@example.com").await;
     assert!(ask.contains("new delivery address"), "{ask}");
-    let confirm = say(&server, &id, &token, "Bağdat Cad. 100 Daire 4, Kadıköy").await;
+    let confirm = server
+        .reply(&id, &token, "Bağdat Cad. 100 Daire 4, Kadıköy")
+        .await;
     assert!(confirm.contains("Bağdat Cad. 100"), "{confirm}");
-    let done = press(&server, &id, &token, "yes").await;
+    let done = server.press(&id, &token, "yes").await;
     assert!(done.contains("is now"), "{done}");
     let order = shop.shop.order(8123).expect("the order");
     assert_eq!(
@@ -234,19 +209,15 @@ async fn the_new_address_replaces_the_street_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_becomes_a_private_order_note_whose_id_is_the_return_code() {
     let (shop, server) = start("woo-return").await;
-    let (id, token) = conversation(&server, "en").await;
-    say(
-        &server,
-        &id,
-        &token,
-        "I want to return something from order 90",
-    )
-    .await;
-    let which = say(&server, &id, &token, "ayse@example.com").await;
+    let (id, token) = server.conversation_in("en").await;
+    server
+        .reply(&id, &token, "I want to return something from order 90")
+        .await;
+    let which = server.reply(&id, &token, "ayse@example.com").await;
     assert!(which.contains("Which item"), "{which}");
-    let why = say(&server, &id, &token, "Seramik kupa").await;
+    let why = server.reply(&id, &token, "Seramik kupa").await;
     assert!(why.contains("Why"), "{why}");
-    let done = press(&server, &id, &token, "reason:size").await;
+    let done = server.press(&id, &token, "reason:size").await;
     let notes = shop.shop.notes(90);
     assert_eq!(notes.len(), 1, "{notes:?}");
     let note = &notes[0];
@@ -282,9 +253,9 @@ async fn a_bad_key_is_a_clear_error_and_a_polite_reply() {
     let orders: Arc<dyn OrderBackend> = Arc::new(wrong);
     let server =
         server::start_with("woo-badkey", bot(), orders, unlimited(), Default::default()).await;
-    let (id, token) = conversation(&server, "en").await;
-    say(&server, &id, &token, "where is my order 5522?").await;
-    let reply = say(&server, &id, &token, "ayse@example.com").await;
+    let (id, token) = server.conversation_in("en").await;
+    server.reply(&id, &token, "where is my order 5522?").await;
+    let reply = server.reply(&id, &token, "ayse@example.com").await;
     assert!(reply.contains("can't reach our order system"), "{reply}");
 }
 
@@ -395,13 +366,13 @@ async fn a_shop_that_is_down_is_retried_then_the_circuit_opens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persian_customer_with_a_short_number_in_persian_digits() {
     let (shop, server) = start("woo-fa").await;
-    let (id, token) = conversation(&server, "fa").await;
-    let first = say(&server, &id, &token, "سفارش ۵۵۲۲ کجاست؟").await;
+    let (id, token) = server.conversation_in("fa").await;
+    let first = server.reply(&id, &token, "سفارش ۵۵۲۲ کجاست؟").await;
     assert!(
         !first.contains("Seramik"),
         "nothing before verification: {first}"
     );
-    let status = say(&server, &id, &token, "ayse@example.com").await;
+    let status = server.reply(&id, &token, "ayse@example.com").await;
     // Echoed in the digits the customer typed.
     assert!(status.contains("۵۵۲۲"), "{status}");
     assert!(

@@ -113,8 +113,13 @@ impl Server {
     }
 
     pub async fn conversation(&self) -> (String, String) {
+        self.conversation_in("en").await
+    }
+
+    /// A new widget conversation in `lang`: its id and token.
+    pub async fn conversation_in(&self, lang: &str) -> (String, String) {
         let (status, v) = self
-            .post("/api/v1/conversations", None, json!({"lang": "en"}))
+            .post("/api/v1/conversations", None, json!({"lang": lang}))
             .await;
         assert_eq!(status, 201, "{v}");
         (
@@ -130,6 +135,26 @@ impl Server {
             json!({"text": text}),
         )
         .await
+    }
+
+    /// The bot's answer to `text` (the texts of its replies), asserting a 200.
+    pub async fn reply(&self, id: &str, token: &str, text: &str) -> String {
+        let (status, v) = self.say(id, token, text).await;
+        assert_eq!(status, 200, "{v}");
+        reply_text(&v)
+    }
+
+    /// The bot's answer to a button press, asserting a 200.
+    pub async fn press(&self, id: &str, token: &str, payload: &str) -> String {
+        let (status, v) = self
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                Some(token),
+                json!({"payload": payload}),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        reply_text(&v)
     }
 
     /// A conversation that said `ask` and proved it owns `order` with `email`.
