@@ -15,7 +15,7 @@ use super::render;
 use super::{EventKind, OrderEvent};
 use crate::handoff::outbox::backoff_ms;
 use crate::store::notices::{Notice, NoticeStore, Stage};
-use crate::store::{Message, Sender, now_ms, now_rfc3339};
+use crate::store::{Message, now_ms, now_rfc3339};
 use crate::web::AppState;
 use serde_json::json;
 use std::time::Duration;
@@ -202,13 +202,7 @@ async fn write(state: &AppState, store: &dyn NoticeStore, n: &Notice) -> Result<
         conv.verified_order = Some(n.order_id.clone());
         conv.slots.insert("order_number".into(), n.order_id.clone());
     }
-    let message = Message {
-        from: Sender::Bot,
-        text: reply.text.clone(),
-        buttons: reply.buttons.clone(),
-        agent: None,
-        at: now_rfc3339(),
-    };
+    let message = Message::from_bot(&reply, &now_rfc3339());
     let stage = if pushed { Stage::Written } else { Stage::Sent };
     let reply_json = serde_json::to_string(&reply).map_err(|e| e.to_string())?;
     let wrote = store

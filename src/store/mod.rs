@@ -10,7 +10,7 @@ pub mod notices;
 pub mod postgres;
 pub mod sqlite;
 
-use crate::dialogue::{Conversation, ReplyButton};
+use crate::dialogue::{Conversation, Reply, ReplyButton};
 use crate::orders::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,19 @@ pub struct Message {
     pub agent: Option<String>,
     /// RFC 3339.
     pub at: String,
+}
+
+impl Message {
+    /// A bot reply as it goes into the transcript.
+    pub fn from_bot(reply: &Reply, at: &str) -> Message {
+        Message {
+            from: Sender::Bot,
+            text: reply.text.clone(),
+            buttons: reply.buttons.clone(),
+            agent: None,
+            at: at.to_owned(),
+        }
+    }
 }
 
 /// A conversation as stored.

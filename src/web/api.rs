@@ -84,16 +84,7 @@ pub(super) async fn create_conversation(
     if !replies.is_empty() {
         let held = turn::hold(&state, &id).await?;
         let at = now_rfc3339();
-        let messages = replies
-            .iter()
-            .map(|r| Message {
-                from: Sender::Bot,
-                text: r.text.clone(),
-                buttons: r.buttons.clone(),
-                agent: None,
-                at: at.clone(),
-            })
-            .collect();
+        let messages = replies.iter().map(|r| Message::from_bot(r, &at)).collect();
         shared.store.commit(&id, Change::messages(messages)).await?;
         drop(held);
     }
@@ -380,13 +371,7 @@ pub(super) async fn resolve_handoff(
         .map(|t| crate::dialogue::render(t, lang, &|_| None));
     let messages = ask
         .iter()
-        .map(|r| Message {
-            from: Sender::Bot,
-            text: r.text.clone(),
-            buttons: r.buttons.clone(),
-            agent: None,
-            at: now_rfc3339(),
-        })
+        .map(|r| Message::from_bot(r, &now_rfc3339()))
         .collect();
     shared
         .store

@@ -10,7 +10,7 @@ use super::agent_auth::{self, Who};
 use super::error::ApiError;
 use super::turn;
 use crate::store::agents::{Filter, HandoffRow};
-use crate::store::{Change, Message, Sender, Stored, now_rfc3339};
+use crate::store::{Change, Message, Stored, now_rfc3339};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -357,13 +357,7 @@ pub(super) async fn release(
         .map(|t| crate::dialogue::render(t, lang, &|_| None));
     let messages = said
         .iter()
-        .map(|r| Message {
-            from: Sender::Bot,
-            text: r.text.clone(),
-            buttons: r.buttons.clone(),
-            agent: None,
-            at: now_rfc3339(),
-        })
+        .map(|r| Message::from_bot(r, &now_rfc3339()))
         .collect();
     save_state(&state, &stored, messages).await?;
     drop(held);

@@ -220,13 +220,7 @@ async fn run_in_span(
     let replies: Vec<Message> = outcome
         .replies
         .iter()
-        .map(|r| Message {
-            from: Sender::Bot,
-            text: r.text.clone(),
-            buttons: r.buttons.clone(),
-            agent: None,
-            at: at.clone(),
-        })
+        .map(|r| Message::from_bot(r, &at))
         .collect();
     if outcome.handoff.is_some() && conv.assigned_agent.is_none() {
         // A returning customer goes to the agent who helped them last, if they are in.
