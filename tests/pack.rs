@@ -149,6 +149,23 @@ fn held_out_messages_do_not_regress() {
     }
 }
 
+/// The sets the pack is tuned on (tests/eval/README.md): a floor, so that a new example
+/// that helps one message but confuses many fails here before it is merged.
+#[test]
+fn tuning_sets_stay_above_94_percent_in_each_language() {
+    for file in ["tests/eval/tune.jsonl", "tests/eval/fresh.jsonl"] {
+        let report = accuracy(Path::new(file)).expect(file);
+        for (lang, t) in &report.per_lang {
+            assert!(
+                t.accuracy >= 0.94,
+                "{file} {lang}: {:.1}%\n{}",
+                t.accuracy * 100.0,
+                report.to_text()
+            );
+        }
+    }
+}
+
 /// Every template of the default pack, rendered in every language for a verified order of
 /// every status — one with only the fields the contract requires — never shows a blank
 /// where a value should be (the cancel confirmation once read "(,  )").
@@ -227,12 +244,14 @@ fn no_template_renders_a_blank_for_any_order_status() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// A routine question must not wake a person: on the held-out messages, what the default
-/// pack sends to a person (damaged_item, complaint, human_agent) really is for a person.
+/// A routine question must not wake a person, and a real request must not be thrown away:
+/// on the held-out messages, what the default pack sends to a person (damaged_item,
+/// complaint, human_agent) really is for a person, and what it answers as out of scope
+/// really is.
 #[test]
-fn held_out_human_routed_decisions_are_precise() {
+fn held_out_human_routed_and_out_of_scope_decisions_are_precise() {
     let report = accuracy(Path::new("tests/eval/holdout.jsonl")).expect("tests/eval/holdout.jsonl");
-    for intent in ["damaged_item", "complaint", "human_agent"] {
+    for intent in ["damaged_item", "complaint", "human_agent", "out_of_scope"] {
         let s = &report.per_intent[intent];
         assert!(
             s.precision >= 0.90,
