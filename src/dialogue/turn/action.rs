@@ -22,21 +22,21 @@ impl<'a> Turn<'a> {
         else {
             return None;
         };
+        // "Flat 7, not 9" — and "واحد ۴ نه ۶", whose "نه" is also a no: only that number
+        // changes, and the address is read back again.
+        let corrected = pos.waiting
+            && !self.input_used
+            && *action == ActionKind::ChangeAddress
+            && self.correct_number_in("new_address");
+        if corrected {
+            self.input_used = true;
+            self.reprompt = true;
+        }
         let answer = match confirm {
             None => Some(true),
             Some(_) if pos.waiting && !self.input_used => self.yes_no(),
             Some(_) => None,
         };
-        if answer.is_none()
-            && pos.waiting
-            && !self.input_used
-            && *action == ActionKind::ChangeAddress
-            && self.correct_number_in("new_address")
-        {
-            // "Flat 7, not 9": only that number changes; the address is read back again.
-            self.input_used = true;
-            self.reprompt = true;
-        }
         match answer {
             Some(true) => {
                 let Some(number) = self.conv.slots.get(slot).cloned() else {
@@ -119,6 +119,22 @@ impl<'a> Turn<'a> {
     }
 
     /// The SKUs of the item the customer chose to send back (`return_item`), if any.
+    /// Whether the bot waits for a yes or no to the address it read back.
+    pub(super) fn at_address_confirmation(&self) -> bool {
+        self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+            && matches!(
+                self.current_step(),
+                Some((
+                    _,
+                    StepKind::Action {
+                        action: ActionKind::ChangeAddress,
+                        confirm: Some(_),
+                        ..
+                    }
+                ))
+            )
+    }
+
     fn return_items(&self) -> Vec<String> {
         let Some(name) = self.conv.slots.get("return_item") else {
             return Vec::new();

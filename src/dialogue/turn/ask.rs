@@ -106,15 +106,18 @@ impl<'a> Turn<'a> {
         None
     }
 
-    /// "I want to return my mug, it's the wrong colour": the words that opened a return
-    /// already say why (`conversation.return_reason`), so the bot does not ask again.
+    /// "I want to return my mug, it's the wrong colour", or "the jacket, it's too tight" as
+    /// the answer to which item: the customer already said why
+    /// (`conversation.return_reason`), so the bot does not ask again.
     fn reason_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
-        if slot != "return_reason" || pos.waiting || pos.topic.is_empty() {
+        if slot != "return_reason" || pos.waiting {
             return None;
         }
-        let folded = fold(&pos.topic);
-        ConversationWords::find(&self.bot.words.return_reason, &folded)
-            .map(|_| pos.topic.trim().to_owned())
+        let says_why = |text: &str| {
+            ConversationWords::find(&self.bot.words.return_reason, &fold(text))
+                .map(|_| text.trim().to_owned())
+        };
+        says_why(&pos.topic).or_else(|| says_why(&self.message.as_ref()?.text))
     }
 
     /// "Moved last week, the new one is 118 Birch Ave Apt 7, Springfield": the message

@@ -132,8 +132,8 @@ impl Turn<'_> {
         }
     }
 
-    /// Whether the bot answers this message itself while the customer waits for a person:
-    /// a flow started meanwhile, or a short routine question — a status look-up, i.e. a
+    /// Whether the bot answers this message itself while the customer waits for a person
+    /// and nobody is online: a flow started meanwhile, or a short routine question — a status look-up, i.e. a
     /// flow that branches on what the order says and neither acts nor hands off ("where is
     /// my order", "where is my refund"). A longer message tells the person a story, and a
     /// general question ("how long will that take?") is usually about the wait: both are
@@ -141,6 +141,12 @@ impl Turn<'_> {
     pub(super) fn routine_while_waiting(&self) -> bool {
         if self.conv.flow.is_some() {
             return true;
+        }
+        // Only when nobody can take the conversation now, as `handoff_away` promised: with
+        // someone about to answer, or outside hours, the bot stays out of it and relays
+        // ("I want my money back" after a complaint is for the person reading it).
+        if !matches!(self.availability, Some(Availability::Away)) {
+            return false;
         }
         let short = self
             .message

@@ -67,9 +67,18 @@ impl Turn<'_> {
     /// in the text slot and one not, replaces the first with the second there and nowhere
     /// else. Returns whether the slot changed.
     pub(super) fn correct_number_in(&mut self, slot: &str) -> bool {
-        let Some(m) = &self.message else {
-            return false;
-        };
+        match self.number_correction(slot) {
+            Some(fixed) => {
+                self.conv.slots.insert(slot.to_owned(), fixed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The slot's text with the message's correction applied, when the message is one.
+    pub(super) fn number_correction(&self, slot: &str) -> Option<String> {
+        let m = self.message.as_ref()?;
         let numbers: Vec<&str> = m
             .norm
             .entity_text
@@ -77,21 +86,17 @@ impl Turn<'_> {
             .filter(|t| !t.is_empty())
             .collect();
         let [a, b] = numbers[..] else {
-            return false;
+            return None;
         };
-        let Some(text) = self.conv.slots.get(slot) else {
-            return false;
-        };
+        let text = self.conv.slots.get(slot)?;
         let runs = digit_runs(text);
         let has = |n: &str| runs.iter().any(|(_, _, v)| v == n);
         let (old, new) = match (has(a), has(b)) {
             (true, false) => (a, b),
             (false, true) => (b, a),
-            _ => return false,
+            _ => return None,
         };
-        let Some((start, end, _)) = runs.into_iter().find(|(_, _, v)| v == old) else {
-            return false;
-        };
+        let (start, end, _) = runs.into_iter().find(|(_, _, v)| v == old)?;
         let chars: Vec<char> = text.chars().collect();
         // The new number in the digits the address is written in (۲۳ next to ۱۴).
         let zero = match chars.get(start) {
@@ -107,13 +112,13 @@ impl Turn<'_> {
                     .unwrap_or(d)
             })
             .collect();
-        let fixed: String = chars[..start]
-            .iter()
-            .chain(new.iter())
-            .chain(chars[end..].iter())
-            .collect();
-        self.conv.slots.insert(slot.to_owned(), fixed);
-        true
+        Some(
+            chars[..start]
+                .iter()
+                .chain(new.iter())
+                .chain(chars[end..].iter())
+                .collect(),
+        )
     }
 }
 

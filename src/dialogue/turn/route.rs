@@ -265,6 +265,11 @@ impl<'a> Turn<'a> {
         let Decision::Intent(i) = decision else {
             return decision;
         };
+        // "Wait no, apt 12 not 21" at the address read-back corrects it, whatever its words
+        // suggest ("wait" reads like a pending charge).
+        if self.at_address_confirmation() && self.number_correction("new_address").is_some() {
+            return Decision::None;
+        }
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
         let Some((flow, step)) = self.current_step() else {
             return decision;

@@ -64,7 +64,14 @@ impl Turn<'_> {
         let waiting_for_entity =
             self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
         let just_ok = folded.split_whitespace().count() <= 2 && self.yes_no() == Some(true);
-        if weak && !has_entities && (has(&words.stall) || (waiting_for_entity && just_ok)) {
+        // "Wait no, apt 12 not 21" at the address read-back is a correction, not a stall.
+        let correcting =
+            self.at_address_confirmation() && self.number_correction("new_address").is_some();
+        if weak
+            && !has_entities
+            && !correcting
+            && (has(&words.stall) || (waiting_for_entity && just_ok))
+        {
             self.say("stall");
             return self.done();
         }
