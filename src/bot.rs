@@ -259,6 +259,7 @@ pub struct ConversationWords {
     pub farewell: Phrases,
     pub insult: Phrases,
     pub no_number: Phrases,
+    pub bot_question: Phrases,
     pub spam: Phrases,
     pub return_reason: Phrases,
     pub address: Phrases,

@@ -66,6 +66,7 @@ pub(super) fn compile<'p>(
         farewell: phrases(&c.farewell),
         insult: phrases(&c.insult),
         no_number: phrases(&c.no_number),
+        bot_question: phrases(&c.bot_question),
         spam: phrases(&c.spam),
         return_reason: phrases(&c.return_reason),
         address: phrases(&c.address),

@@ -291,6 +291,7 @@ impl<'p> Compiler<'_, 'p> {
                     &c.farewell,
                     &c.insult,
                     &c.no_number,
+                    &c.bot_question,
                     &c.spam,
                     &c.return_reason,
                     &c.address,

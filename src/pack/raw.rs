@@ -68,6 +68,9 @@ pub struct ConversationWords {
     /// "I don't have my order number".
     #[serde(default)]
     pub no_number: PerLang<Vec<S<String>>>,
+    /// "Are you a bot?": answered honestly, with a person one tap away.
+    #[serde(default)]
+    pub bot_question: PerLang<Vec<S<String>>>,
     /// Phrases of spam and scam pastes (links and emoji rows are spam without a list).
     #[serde(default)]
     pub spam: PerLang<Vec<S<String>>>,

@@ -12,6 +12,9 @@ use crate::matcher::Decision;
 
 /// A message in another language switches the reply language from this many words on.
 const SWITCH_WORDS: usize = 4;
+/// Words only one language's examples use that a message needs to be told that language by
+/// its words alone.
+const MIN_LANGUAGE_VOTES: u16 = 2;
 
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
@@ -43,9 +46,23 @@ impl<'a> Turn<'a> {
                 .find_map(|list| ConversationWords::find(list, &m.norm.folded));
             // A matched intent speaks for the language; weak evidence under the threshold
             // ("bot" in "salak bot ya") gives way to a whole phrase of small talk.
+            // Else the words themselves: a sentence that names no request ("sorry, I'll go
+            // on in English, my keyboard…") is still in a language.
+            let words = || {
+                let votes = self.bot.matcher.language_votes(&m.norm.folded);
+                let best = Lang::ALL.into_iter().max_by_key(|l| votes[l.index()])?;
+                let runner_up = Lang::ALL
+                    .into_iter()
+                    .filter(|&l| l != best)
+                    .map(|l| votes[l.index()])
+                    .max()
+                    .unwrap_or(0);
+                (votes[best.index()] >= MIN_LANGUAGE_VOTES && votes[best.index()] > runner_up)
+                    .then_some(best)
+            };
             match m.class.decision {
-                Decision::Intent(_) => m.class.lang.or(phrase),
-                _ => phrase.or(m.class.lang),
+                Decision::Intent(_) => m.class.lang.or(phrase).or_else(words),
+                _ => phrase.or(m.class.lang).or_else(words),
             }
         });
         let sentence = self.message.as_ref().is_some_and(|m| {
@@ -91,6 +108,20 @@ impl<'a> Turn<'a> {
             .map_or(Decision::None, |m| m.class.decision)
     }
 
+    /// No request, or one only the examples suggest: "بله لطفا پیگیری کنید" (yes, please
+    /// follow it up) reads a little like a cancellation, but it answers the offer.
+    fn only_examples_suggest_a_request(&self) -> bool {
+        let threshold = self.bot.matcher.tuning().threshold;
+        match self.decision() {
+            Decision::None => true,
+            Decision::Intent(i) => self
+                .message
+                .as_ref()
+                .is_some_and(|m| !m.class.keyword_backed(i, threshold)),
+            Decision::Clarify(..) => false,
+        }
+    }
+
     /// The message asks what the request that just ended asked, about the same order.
     fn asks_again(&self) -> bool {
         let Decision::Intent(i) = self.decision() else {
@@ -111,7 +142,7 @@ impl<'a> Turn<'a> {
         let offer = self.conv.offer.take();
         if let Some(payload) = offer
             && self.payload.is_none()
-            && ((self.decision() == Decision::None && self.yes_no() == Some(true))
+            && ((self.only_examples_suggest_a_request() && self.yes_no() == Some(true))
                 || self.asks_again())
         {
             // "Shall I pass it to a person?" — "yes please": the offered button. Or the same

@@ -14,6 +14,9 @@ const LOOKUP_BY_CONTACT: &str = "lookup:contact";
 /// An e-mail or phone with at most this many words around it is a contact given alone.
 const CONTACT_ALONE_WORDS: usize = 4;
 
+/// "Are you a bot?" is a short question; a longer message with those words is about more.
+const BOT_QUESTION_WORDS: usize = 8;
+
 /// A message of at most this many words may be asked about (`conversation.clarify`).
 const CLARIFY_WORDS: usize = 3;
 
@@ -73,6 +76,17 @@ impl Turn<'_> {
             && (has(&words.stall) || (waiting_for_entity && just_ok))
         {
             self.say("stall");
+            return self.done();
+        }
+        // "Are you a bot?" — yes, honestly, and a person is one tap away. Not a handoff: the
+        // customer asked what they are talking to, not for someone else.
+        if !has_entities
+            && folded.split_whitespace().count() <= BOT_QUESTION_WORDS
+            && has(&words.bot_question)
+            && self.bot.templates.contains_key("bot_identity")
+        {
+            self.out.intent = None;
+            self.say("bot_identity");
             return self.done();
         }
         if weak && !has_entities && has(&words.insult) {
