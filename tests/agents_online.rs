@@ -63,7 +63,11 @@ async fn a_held_answer_follows_agents_coming_and_going() {
 
     // An agent whose heartbeat stopped goes offline on time, however the answer is held.
     let long_ago = destek::store::now_ms() - 60_000;
-    store.inbox().touch_agent("ayse", long_ago).await.expect("touch");
+    store
+        .inbox()
+        .touch_agent("ayse", long_ago)
+        .await
+        .expect("touch");
     assert!(online(&store).await.is_empty());
     store.inbox().touch_agent("ayse", now).await.expect("touch");
     assert_eq!(online(&store).await, vec!["ayse"]);
