@@ -29,7 +29,8 @@
 //! Its events come from the shop's API, a CSV, or WooCommerce's and Shopify's signed order
 //! webhooks (`notices::webhooks`).
 //! `store` keeps conversations and transcripts (SQLite: one writer thread with group
-//! commit, conversations held in memory in `store::sqlite::cache`); `web` runs a turn with
+//! commit, conversations held in memory in `store::sqlite::cache`, who is online in
+//! `store::sqlite::presence`); `web` runs a turn with
 //! one commit, its customer's message stored first only before an action at the shop
 //! (`web::message_first`).
 

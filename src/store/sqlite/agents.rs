@@ -2,7 +2,7 @@
 //! the writer thread like every other write.
 
 use super::writer::Write;
-use super::{SqliteStore, db};
+use super::{SqliteStore, db, presence};
 use crate::orders::BoxFuture;
 use crate::store::StoreError;
 use crate::store::agents::{Agent, AgentStore, Filter, HandoffRow, HandoffState};
@@ -253,29 +253,31 @@ impl AgentStore for SqliteStore {
 
     fn touch_agent<'a>(&'a self, name: &'a str, at: i64) -> BoxFuture<'a, Result<(), StoreError>> {
         let name = name.to_owned();
-        Box::pin(async move {
-            self.run(move |conn| {
-                conn.execute(
-                    "UPDATE agents SET last_seen = ?2 WHERE name = ?1",
-                    params![name, at],
-                )
-                .map_err(db)
-            })
-            .await?;
-            Ok(())
-        })
+        Box::pin(self.write(move |reply| Write::Seen { name, at, reply }))
     }
 
     fn agents_seen_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
-        Box::pin(self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT name FROM agents WHERE last_seen >= ?1 ORDER BY name")
-                .map_err(db)?;
-            let rows = stmt
-                .query_map(params![since], |r| r.get::<_, String>(0))
-                .map_err(db)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db)
-        }))
+        let missed = match self.presence.get() {
+            Ok(seen) => {
+                return Box::pin(std::future::ready(Ok(presence::seen_since(&seen, since))));
+            }
+            Err(missed) => missed,
+        };
+        Box::pin(async move {
+            let seen: presence::Seen = self
+                .read(|conn| {
+                    let mut stmt = conn
+                        .prepare_cached("SELECT name, last_seen FROM agents ORDER BY name")
+                        .map_err(db)?;
+                    let rows = stmt
+                        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                        .map_err(db)?;
+                    rows.collect::<Result<_, _>>().map_err(db)
+                })
+                .await?;
+            self.presence.fill(missed, &seen);
+            Ok(presence::seen_since(&seen, since))
+        })
     }
 
     fn handoffs(

@@ -9,6 +9,7 @@ mod agents;
 mod cache;
 mod checkpoint;
 mod notices;
+mod presence;
 mod writer;
 
 use super::{Change, Delivery, Message, Sender, Store, StoreError, Stored};
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     _checkpoints: checkpoint::Checkpoints,
     /// Conversations as last committed, kept by the writer thread (`cache`).
     cache: Arc<cache::Cache>,
+    /// Who was last seen in the inbox, forgotten by the writer thread (`presence`).
+    presence: Arc<presence::Presence>,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -89,9 +92,11 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let cache = Arc::new(cache::Cache::default());
         let kept = Arc::clone(&cache);
+        let presence = Arc::new(presence::Presence::default());
+        let forgets = Arc::clone(&presence);
         std::thread::Builder::new()
             .name("destek-store-writer".into())
-            .spawn(move || write_loop(writer, rx, checkpoint_due, kept))
+            .spawn(move || write_loop(writer, rx, checkpoint_due, kept, forgets))
             .map_err(|e| StoreError::Db(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(SqliteStore {
             writes: Mutex::new(tx),
@@ -101,6 +106,7 @@ impl SqliteStore {
             bulk_permits: Arc::new(tokio::sync::Semaphore::new(BULK_READERS)),
             _checkpoints: checkpoints,
             cache,
+            presence,
         }))
     }
 

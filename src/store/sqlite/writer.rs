@@ -9,6 +9,7 @@
 
 use super::cache::Cache;
 use super::db;
+use super::presence::Presence;
 use crate::store::{Change, Message, OutboxEntry, StoreError, Stored};
 use rusqlite::{Connection, params};
 use std::sync::atomic::AtomicBool;
@@ -105,6 +106,13 @@ pub(super) enum Write {
         id: String,
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
+    /// An agent's heartbeat (`at` ms since the epoch; 0 when they left): only the agents
+    /// table changes, so held conversations stay and only who is online is forgotten.
+    Seen {
+        name: String,
+        at: i64,
+        reply: Reply,
+    },
 }
 
 pub(super) type RunFn = Box<dyn Fn(&Connection) -> Result<usize, StoreError> + Send>;
@@ -114,6 +122,7 @@ pub(super) fn write_loop(
     rx: mpsc::Receiver<Write>,
     checkpoint_due: Arc<AtomicBool>,
     cache: Arc<Cache>,
+    presence: Arc<Presence>,
 ) {
     let mut seen_version = data_version(&conn);
     while let Ok(first) = rx.recv() {
@@ -128,17 +137,25 @@ pub(super) fn write_loop(
         let version = data_version(&conn);
         if version != seen_version {
             cache.batch().clear();
+            presence.forget();
             seen_version = version;
         }
         let results = apply_batch(&mut conn, &batch);
-        // The cache follows the commit before anyone hears of it.
+        // The caches follow the commit before anyone hears of it.
         remember(&cache, &mut batch, &results);
+        if batch
+            .iter()
+            .any(|w| matches!(w, Write::Run { .. } | Write::Seen { .. }))
+        {
+            presence.forget();
+        }
         for (w, r) in batch.into_iter().zip(results) {
             match w {
                 Write::Create(_, reply)
                 | Write::Commit { reply, .. }
                 | Write::Attempt { reply, .. }
-                | Write::VerifyFailure { reply, .. } => {
+                | Write::VerifyFailure { reply, .. }
+                | Write::Seen { reply, .. } => {
                     let _ = reply.send(r.map(|_| ()));
                 }
                 Write::Retry { reply, .. }
@@ -176,7 +193,10 @@ fn remember(cache: &Cache, batch: &mut [Write], results: &[Result<usize, StoreEr
                 }
             }
             Write::Erase { id, .. } => held.erased(id),
-            Write::Attempt { .. } | Write::Retry { .. } | Write::VerifyFailure { .. } => {}
+            Write::Attempt { .. }
+            | Write::Retry { .. }
+            | Write::VerifyFailure { .. }
+            | Write::Seen { .. } => {}
         }
     }
 }
@@ -384,6 +404,11 @@ fn apply(conn: &Connection, w: &Write, now: &str) -> Result<usize, StoreError> {
             }
         }
         Write::Run { f, .. } => return f(conn),
+        Write::Seen { name, at, .. } => {
+            conn.prepare_cached("UPDATE agents SET last_seen = ?2 WHERE name = ?1")
+                .and_then(|mut st| st.execute(params![name, at]))
+                .map_err(db)?;
+        }
     }
     Ok(0)
 }
