@@ -53,6 +53,7 @@ pub mod normalise;
 pub mod notices;
 pub mod orders;
 pub mod pack;
+pub mod phrase_scan;
 pub mod server;
 pub mod shop;
 pub mod similarity;

@@ -70,6 +70,8 @@ struct Message {
     norm: Normalised,
     class: Classification,
     entities: Vec<Entity>,
+    /// The `conversation:` phrase lists found in `norm.folded` (one scan).
+    phrases: crate::phrase_scan::PhraseHits,
 }
 
 /// What a customer offered to prove they own an order.
@@ -158,11 +160,13 @@ impl<'a> Turn<'a> {
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
             let class = bot.matcher.classify(&norm, order_number);
+            let phrases = bot.words.scan.scan(&norm.folded);
             t.message = Some(Message {
                 text: text.clone(),
                 norm,
                 class,
                 entities,
+                phrases,
             });
         } else if t.payload.is_none() {
             t.say("not_text");
@@ -222,7 +226,9 @@ impl<'a> Turn<'a> {
             .out
             .replies
             .last()
-            .filter(|r| r.text.contains(['?', '؟']))
+            // Two single-character searches (each a byte search) rather than one over a set
+            // of characters, which decodes every character of a long reply.
+            .filter(|r| r.text.contains('?') || r.text.contains('؟'))
             .map(|r| {
                 r.buttons
                     .iter()

@@ -7,6 +7,7 @@ use super::Turn;
 use crate::bot::{ConversationWords, Phrases, Route};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
+use crate::phrase_scan::PhraseHits;
 
 /// The payload of the "find my order by e-mail or phone" button.
 const LOOKUP_BY_CONTACT: &str = "lookup:contact";
@@ -43,13 +44,14 @@ impl Turn<'_> {
             Decision::Intent(i) => Some(i),
             _ => None,
         };
-        let has = |list: &Phrases| ConversationWords::find(list, &folded).is_some();
+        let hits = m.phrases;
+        let has = |list: &Phrases| hits.find(list, &folded).is_some();
         // An intent chosen on its examples alone gives way to a steering phrase ("salak bot
         // ya" reads like a complaint, but it is an insult); one the operator's keywords
         // chose does not.
         let threshold = self.bot.matcher.tuning().threshold;
         let weak = intent.is_none_or(|i| !m.class.keyword_backed(i, threshold));
-        if is_spam(&m.text, &folded, intent.is_some(), words) {
+        if is_spam(&m.text, &folded, intent.is_some(), words, &hits) {
             let template = if self.conv.spam_seen == 0 {
                 "spam"
             } else {
@@ -185,8 +187,14 @@ impl Turn<'_> {
 
 /// Spam: a known spam phrase; a link in a message that names no request; a row of emoji
 /// with no words; or gibberish (a long run of letters without vowels).
-fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWords) -> bool {
-    if ConversationWords::find(&words.spam, folded).is_some() {
+fn is_spam(
+    text: &str,
+    folded: &str,
+    names_request: bool,
+    words: &ConversationWords,
+    hits: &PhraseHits,
+) -> bool {
+    if hits.find(&words.spam, folded).is_some() {
         return true;
     }
     let link = text.split_whitespace().any(|w| {
@@ -237,8 +245,11 @@ mod tests {
         let words = ConversationWords {
             spam: crate::bot::Phrases::new(vec![(Lang::En, "click here".into())]),
             ..ConversationWords::default()
-        };
-        is_spam(text, &normalise(text).folded, names_request, &words)
+        }
+        .indexed();
+        let folded = normalise(text).folded;
+        let hits = words.scan.scan(&folded);
+        is_spam(text, &folded, names_request, &words, &hits)
     }
 
     #[test]
