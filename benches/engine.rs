@@ -111,8 +111,17 @@ fn checksum(bot: &Bot, msgs: &[String]) -> u64 {
             h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
         }
     };
+    let lines = std::env::var_os("DESTEK_ENGINE_CHECKSUM_LINES").is_some();
     for m in msgs {
         let (_, c) = engine::classify(bot, m);
+        if lines {
+            let scores: Vec<String> = c
+                .scores
+                .iter()
+                .map(|s| format!("{}:{:08x}", s.intent, s.score.to_bits()))
+                .collect();
+            println!("{m}\t{:?}\t{}", c.decision, scores.join(" "));
+        }
         let (a, b) = match c.decision {
             Decision::Intent(i) => (i, usize::MAX),
             Decision::Clarify(a, b) => (a, b),

@@ -64,6 +64,7 @@ pub mod textfile;
 pub mod throttle;
 pub mod typo;
 pub mod web;
+pub mod words;
 
 pub use bot::Bot;
 pub use lang::Lang;

@@ -226,9 +226,7 @@ impl<'a> Turn<'a> {
             .out
             .replies
             .last()
-            // Two single-character searches (each a byte search) rather than one over a set
-            // of characters, which decodes every character of a long reply.
-            .filter(|r| r.text.contains('?') || r.text.contains('؟'))
+            .filter(|r| crate::words::has_question_mark(&r.text))
             .map(|r| {
                 r.buttons
                     .iter()
@@ -348,9 +346,7 @@ impl<'a> Turn<'a> {
     /// Ends the current flow and goes back to the one it interrupted, if any.
     pub(super) fn end_flow(&mut self) {
         if let Some(pos) = self.conv.flow.take() {
-            let words: String = pos.topic.split_whitespace().collect::<Vec<_>>().join(" ");
-            let words: String = words.chars().take(140).collect();
-            self.conv.last_request = Some(format!("{} \"{words}\"", pos.intent));
+            self.conv.last_request = Some(last_request(&pos.intent, &pos.topic));
         }
         // Free-text answers belong to the flow that asked; order numbers and e-mails stay
         // for the rest of the conversation.
@@ -406,6 +402,34 @@ fn rating(input: &Input) -> Option<u8> {
     }
 }
 
+/// `intent "the customer's words"`: the words one space apart, at most 140 characters of
+/// them.
+fn last_request(intent: &str, topic: &str) -> String {
+    const MAX_CHARS: usize = 140;
+    let mut out = String::with_capacity(intent.len() + 3 + topic.len().min(4 * MAX_CHARS));
+    out.push_str(intent);
+    out.push_str(" \"");
+    let mut chars = 0;
+    'words: for (i, w) in topic.split_whitespace().enumerate() {
+        if i > 0 {
+            if chars == MAX_CHARS {
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+        }
+        for c in w.chars() {
+            if chars == MAX_CHARS {
+                break 'words;
+            }
+            out.push(c);
+            chars += 1;
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Steps without an `id` are named `#1`, `#2`, … by position.
 fn auto_step_index(id: &str) -> Option<usize> {
     id.strip_prefix('#')?.parse::<usize>().ok()?.checked_sub(1)
@@ -435,5 +459,41 @@ impl Reply {
             buttons: Vec::new(),
             template: String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_request;
+
+    /// What the summary held before: the words joined by one space, cut at 140 characters.
+    fn joined(intent: &str, topic: &str) -> String {
+        let words: String = topic.split_whitespace().collect::<Vec<_>>().join(" ");
+        let words: String = words.chars().take(140).collect();
+        format!("{intent} \"{words}\"")
+    }
+
+    #[test]
+    fn the_last_request_keeps_the_words_one_space_apart_and_cut_at_140_characters() {
+        let exact = "x".repeat(140);
+        let long_word = "ş".repeat(150);
+        let at_the_edge = format!("{} next", "y".repeat(140));
+        let just_under = format!("{} z", "y".repeat(139));
+        for topic in [
+            "",
+            "  where   is\tmy order\n ",
+            "siparişim nerede 48213977",
+            "سفارشم کجاست؟",
+            exact.as_str(),
+            long_word.as_str(),
+            at_the_edge.as_str(),
+            just_under.as_str(),
+        ] {
+            assert_eq!(
+                last_request("order_status", topic),
+                joined("order_status", topic)
+            );
+        }
+        assert_eq!(last_request("a", "  b  c "), "a \"b c\"");
     }
 }

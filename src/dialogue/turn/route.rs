@@ -48,14 +48,10 @@ impl<'a> Turn<'a> {
                 _ => phrase.or(m.class.lang),
             }
         });
-        let sentence = self.message.as_ref().is_some_and(|m| {
-            m.norm
-                .folded
-                .split_whitespace()
-                .filter(|w| w.chars().any(char::is_alphabetic))
-                .count()
-                >= SWITCH_WORDS
-        });
+        let sentence = self
+            .message
+            .as_ref()
+            .is_some_and(|m| crate::words::count_with_letters(&m.norm.folded) >= SWITCH_WORDS);
         // A switch also needs the words: more of them only the new language's examples use
         // than only the current one's ("ok so i wait till wednesday. thank you, teşekkürler"
         // stays English).

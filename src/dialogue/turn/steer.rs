@@ -39,7 +39,7 @@ impl Turn<'_> {
         // (the order is looked up by it, then verified with the other factor).
         let only_number = m.entities.len() == 1
             && (m.entities[0].kind == EntityKind::OrderNumber
-                || folded.split_whitespace().count() <= CONTACT_ALONE_WORDS);
+                || crate::words::count(&folded) <= CONTACT_ALONE_WORDS);
         let intent = match decision {
             Decision::Intent(i) => Some(i),
             _ => None,
@@ -65,7 +65,7 @@ impl Turn<'_> {
         // "Ok" while the bot waits for a number or an e-mail: the customer is getting it.
         let waiting_for_entity =
             self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
-        let just_ok = folded.split_whitespace().count() <= 2 && self.yes_no() == Some(true);
+        let just_ok = crate::words::count(&folded) <= 2 && self.yes_no() == Some(true);
         if weak && !has_entities && (has(&words.stall) || (waiting_for_entity && just_ok)) {
             self.say("stall");
             return self.done();
@@ -75,7 +75,7 @@ impl Turn<'_> {
             return self.done();
         }
         // A short message that could mean several requests: one question, with buttons.
-        let short = folded.split_whitespace().count() <= CLARIFY_WORDS;
+        let short = crate::words::count(&folded) <= CLARIFY_WORDS;
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
         if short && !has_entities && !waiting {
             let options = words
@@ -197,25 +197,27 @@ fn is_spam(
     if hits.find(&words.spam, folded).is_some() {
         return true;
     }
-    let link = text.split_whitespace().any(|w| {
-        // A link has a `.` or a `:`, and lower-casing never makes one: most words skip it.
-        if !w.contains(['.', ':']) {
-            return false;
-        }
-        let w = w.to_lowercase();
-        !w.contains('@')
-            && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
-                let host = w.trim_matches(|c: char| !c.is_alphanumeric());
-                host.contains('.')
-                    && host.rsplit('.').next().is_some_and(|tld| {
-                        matches!(
-                            tld,
-                            "com" | "net" | "org" | "ir" | "tr" | "io" | "ly" | "me"
-                        )
-                    })
-                    && host.chars().filter(|c| c.is_ascii_digit()).count() == 0
-            })
-    });
+    // A link has a `.` or a `:`: a message without one (a byte search) has no link.
+    let link = text.bytes().any(|b| b == b'.' || b == b':')
+        && text.split_whitespace().any(|w| {
+            // A link has a `.` or a `:`, and lower-casing never makes one: most words skip it.
+            if !w.contains(['.', ':']) {
+                return false;
+            }
+            let w = w.to_lowercase();
+            !w.contains('@')
+                && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
+                    let host = w.trim_matches(|c: char| !c.is_alphanumeric());
+                    host.contains('.')
+                        && host.rsplit('.').next().is_some_and(|tld| {
+                            matches!(
+                                tld,
+                                "com" | "net" | "org" | "ir" | "tr" | "io" | "ly" | "me"
+                            )
+                        })
+                        && host.chars().filter(|c| c.is_ascii_digit()).count() == 0
+                })
+        });
     if link && !names_request {
         return true;
     }
@@ -228,7 +230,7 @@ fn is_spam(
         return true;
     }
     !names_request
-        && folded.split_whitespace().count() == 1
+        && crate::words::count(&folded) == 1
         && folded.chars().count() >= 8
         && folded.chars().all(|c| c.is_ascii_lowercase())
         && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
