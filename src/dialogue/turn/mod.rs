@@ -9,6 +9,7 @@ mod action;
 mod ask;
 mod branch;
 mod contact;
+mod fetched;
 mod handoff;
 mod lookup;
 mod message;
@@ -30,7 +31,6 @@ use crate::matcher::Classification;
 use crate::normalise::{Normalised, normalise};
 use crate::orders::{Order, ReturnCreated};
 use jiff::civil::Date;
-use std::collections::HashMap;
 
 /// A flow that runs this many steps without waiting for the customer is looping.
 const MAX_STEPS_PER_TURN: u32 = 64;
@@ -50,7 +50,7 @@ pub struct Turn<'a> {
     /// The message corrected the order number: the proof already tried is checked
     /// against the new one.
     corrected: bool,
-    orders: HashMap<String, Option<Order>>,
+    orders: fetched::Fetched,
     /// The order number of the last `Request::Verify`/`Request::Order`.
     requested: Option<String>,
     /// What the backend answered to `Request::OrdersByContact`.
@@ -92,7 +92,7 @@ impl<'a> Turn<'a> {
             reprompt: false,
             no_number: false,
             corrected: false,
-            orders: HashMap::new(),
+            orders: fetched::Fetched::default(),
             requested: None,
             contact_orders: None,
             code_sent: None,
