@@ -20,7 +20,6 @@ mod table;
 
 use crate::lang::Lang;
 use crate::stem::stem;
-use crate::typo::IdMap;
 use dense::DenseRows;
 use table::{FeatureTable, Slot};
 

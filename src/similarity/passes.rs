@@ -100,9 +100,12 @@ pub(super) struct Pass2<'a> {
     pub fitting: bool,
 }
 
+/// Centroids by number: (centroid, its weights by feature id).
+type Numbered = Vec<(u32, Vec<(u32, f32)>)>;
+
 /// Pass 2 over `groups` (each the example indices of one centroid, in order): the
 /// centroids as (centroid, vector), and the fitting data.
-fn centroid_part(p: &Pass2, groups: &[&[usize]]) -> (Vec<(u32, Vec<(u32, f32)>)>, Centroids) {
+fn centroid_part(p: &Pass2, groups: &[&[usize]]) -> (Numbered, Centroids) {
     let mut out = Vec::with_capacity(groups.len());
     let mut fit = Centroids::default();
     let mut hashes = Vec::new();

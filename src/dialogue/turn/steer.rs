@@ -230,7 +230,7 @@ fn is_spam(
         return true;
     }
     !names_request
-        && crate::words::count(&folded) == 1
+        && crate::words::count(folded) == 1
         && folded.chars().count() >= 8
         && folded.chars().all(|c| c.is_ascii_lowercase())
         && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
