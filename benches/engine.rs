@@ -11,6 +11,12 @@
 //! --collect-atstart=no --toggle-collect='*profile_match*' target/release/deps/engine-…`.
 //! `DESTEK_ENGINE_PROFILE_VERIFIED=k` runs `k` turns of the verified customer asking again
 //! (`full_turn_verified_status`) inside `profile_verified` the same way.
+//! `DESTEK_ENGINE_PROFILE_COMPILE=n` compiles the pack of `n` synthetic intents inside
+//! `profile_compile` (`--toggle-collect='*profile_compile*'`).
+//! `DESTEK_ENGINE_CHECKSUM=n` prints a checksum of every decision and every score (the
+//! bits of each `f32`) over the bench's 1,000 messages against `n` synthetic intents: a
+//! change to the engine's speed must leave it unchanged for large packs too (the default
+//! pack's are checked by `examples/decisions.rs`).
 
 use destek::dialogue::{Conversation, Input};
 use destek::orders::InMemoryOrders;
@@ -33,6 +39,27 @@ fn main() {
         println!(
             "{{\"turns\":{k},\"replies\":{replies},\"mean_us\":{:.2}}}",
             s * 1e6 / k as f64
+        );
+        return;
+    }
+    if let Some(n) = env("DESTEK_ENGINE_PROFILE_COMPILE") {
+        let (source, _) = synthetic(n);
+        let mut sources: Vec<Source> = pack::embedded();
+        sources.push(source);
+        let t = std::time::Instant::now();
+        let ok = profile_compile(&sources);
+        println!(
+            "{{\"intents\":{n},\"compiled\":{ok},\"seconds\":{:.3}}}",
+            t.elapsed().as_secs_f64()
+        );
+        return;
+    }
+    if let Some(n) = env("DESTEK_ENGINE_CHECKSUM") {
+        let (bot, keywords) = synthetic_bot(n);
+        let msgs = messages(&keywords, 1_000);
+        println!(
+            "{{\"intents\":{n},\"checksum\":\"{:016x}\"}}",
+            checksum(&bot, &msgs)
         );
         return;
     }
@@ -64,6 +91,60 @@ fn profile_match(bot: &Bot, msgs: &[String], passes: usize) -> usize {
         }
     }
     decided
+}
+
+/// Compiles `sources`; whether a bot came out.
+#[inline(never)]
+fn profile_compile(sources: &[Source]) -> bool {
+    pack::compile(black_box(sources), &pack::Options::default())
+        .bot
+        .is_some()
+}
+
+/// FNV-1a over every message's decision, language, out-of-scope cosine, every intent's
+/// scores (as bits) and its typo corrections.
+fn checksum(bot: &Bot, msgs: &[String]) -> u64 {
+    use destek::matcher::Decision;
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    };
+    let lines = std::env::var_os("DESTEK_ENGINE_CHECKSUM_LINES").is_some();
+    for m in msgs {
+        let (_, c) = engine::classify(bot, m);
+        if lines {
+            let scores: Vec<String> = c
+                .scores
+                .iter()
+                .map(|s| format!("{}:{:08x}", s.intent, s.score.to_bits()))
+                .collect();
+            println!("{m}\t{:?}\t{}", c.decision, scores.join(" "));
+        }
+        let (a, b) = match c.decision {
+            Decision::Intent(i) => (i, usize::MAX),
+            Decision::Clarify(a, b) => (a, b),
+            Decision::None => (usize::MAX, usize::MAX - 1),
+        };
+        eat(a as u64);
+        eat(b as u64);
+        eat(c.lang.map_or(9, |l| l.index()) as u64);
+        eat(u64::from(c.out_of_scope.to_bits()));
+        for s in &c.scores {
+            eat(s.intent as u64);
+            for f in [s.score, s.keywords, s.similarity, s.cosine, s.entity] {
+                eat(u64::from(f.to_bits()));
+            }
+            eat(u64::from(s.vetoed) | u64::from(s.decisive) << 1 | u64::from(s.out_of_scope) << 2);
+        }
+        for k in &c.corrections {
+            for b in k.from.bytes().chain([0]).chain(k.to.bytes()).chain([0]) {
+                eat(u64::from(b));
+            }
+        }
+    }
+    h
 }
 
 /// The in-memory backend answers at once, so one poll finishes a turn; no runtime needed.

@@ -220,6 +220,8 @@ pub const ORDER_VARIABLES: &[&str] = &[
 pub struct Phrases {
     list: Vec<(Lang, String)>,
     automaton: Option<aho_corasick::AhoCorasick>,
+    /// This list's place in `ConversationWords::scan` (`None`: not in it).
+    slot: Option<usize>,
 }
 
 impl Phrases {
@@ -228,7 +230,21 @@ impl Phrases {
             .match_kind(aho_corasick::MatchKind::Standard)
             .build(list.iter().map(|(_, p)| p.as_str()))
             .ok();
-        Phrases { list, automaton }
+        Phrases {
+            list,
+            automaton,
+            slot: None,
+        }
+    }
+
+    /// The folded phrases, in their listed order.
+    pub fn phrases(&self) -> &[(Lang, String)] {
+        &self.list
+    }
+
+    /// This list's place in `ConversationWords::scan`.
+    pub fn slot(&self) -> Option<usize> {
+        self.slot
     }
 
     pub fn is_empty(&self) -> bool {
@@ -270,11 +286,51 @@ pub struct ConversationWords {
     pub bare_order_number: Option<String>,
     /// The matcher's threshold: a side answer needs this much evidence.
     pub threshold: f32,
+    /// Every list above in one automaton (`indexed`), so a message is scanned once.
+    pub scan: crate::phrase_scan::PhraseScan,
 }
 
 impl ConversationWords {
     /// The language of the first phrase of `list` that `folded` contains as whole words.
     pub fn find(list: &Phrases, folded: &str) -> Option<Lang> {
         list.find(folded)
+    }
+
+    /// Every phrase list, in a fixed order (their slots in `scan`).
+    pub fn lists(&self) -> Vec<&Phrases> {
+        let mut all = vec![
+            &self.stall,
+            &self.farewell,
+            &self.insult,
+            &self.no_number,
+            &self.bot_question,
+            &self.spam,
+            &self.return_reason,
+            &self.address,
+        ];
+        all.extend(self.clarify.iter().map(|(p, _)| p));
+        all
+    }
+
+    /// Numbers the lists and builds `scan` over them.
+    pub fn indexed(mut self) -> ConversationWords {
+        let mut slot = 0;
+        let mut number = |p: &mut Phrases| {
+            p.slot = (slot < crate::phrase_scan::MAX_LISTS).then_some(slot);
+            slot += 1;
+        };
+        number(&mut self.stall);
+        number(&mut self.farewell);
+        number(&mut self.insult);
+        number(&mut self.no_number);
+        number(&mut self.bot_question);
+        number(&mut self.spam);
+        number(&mut self.return_reason);
+        number(&mut self.address);
+        for (p, _) in &mut self.clarify {
+            number(p);
+        }
+        self.scan = crate::phrase_scan::PhraseScan::new(&self.lists());
+        self
     }
 }

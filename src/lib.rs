@@ -16,6 +16,8 @@
 //!
 //! `pack` reads the operator's YAML and compiles it into `bot::Bot`, an immutable
 //! snapshot. `normalise`, `matcher`, `entities` and `dialogue` are pure: no I/O, no clock.
+//! `phrase_scan` searches every `conversation:` phrase list of the pack in one automaton,
+//! once per message; `words` counts words and finds question marks without decoding ASCII.
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8; `base64`
@@ -54,6 +56,7 @@ pub mod normalise;
 pub mod notices;
 pub mod orders;
 pub mod pack;
+pub mod phrase_scan;
 pub mod server;
 pub mod shop;
 pub mod similarity;
@@ -64,6 +67,7 @@ pub mod textfile;
 pub mod throttle;
 pub mod typo;
 pub mod web;
+pub mod words;
 
 pub use bot::Bot;
 pub use lang::Lang;

@@ -129,12 +129,48 @@ pub fn persian_digits(s: &str) -> String {
 pub fn date(d: Date, lang: Lang) -> String {
     let month = d.month() as usize;
     match lang {
-        Lang::Tr => format!("{} {} {}", d.day(), TR_MONTHS[month - 1], d.year()),
-        Lang::En => format!("{} {} {}", d.day(), EN_MONTHS[month - 1], d.year()),
+        // `format!("{day} {month} {year}")` without the formatting machinery (a reply
+        // shows a date or two every time an order's status is told).
+        Lang::Tr | Lang::En => {
+            let months = if lang == Lang::Tr {
+                &TR_MONTHS
+            } else {
+                &EN_MONTHS
+            };
+            let name = months[month - 1];
+            let mut s = String::with_capacity(name.len() + 8);
+            push_int(&mut s, i32::from(d.day()));
+            s.push(' ');
+            s.push_str(name);
+            s.push(' ');
+            push_int(&mut s, i32::from(d.year()));
+            s
+        }
         Lang::Fa => {
             let (y, m, day) = jalali(d);
             persian_digits(&format!("{day} {} {y}", FA_MONTHS[m.clamp(1, 12) - 1]))
         }
+    }
+}
+
+/// Appends `n` as `Display` writes it.
+fn push_int(out: &mut String, n: i32) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        digits[len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in digits[..len].iter().rev() {
+        out.push(char::from(d));
     }
 }
 
@@ -192,6 +228,33 @@ mod tests {
 
     fn d(y: i16, m: i8, day: i8) -> Date {
         Date::new(y, m, day).expect("valid date")
+    }
+
+    #[test]
+    fn dates_read_as_they_did_with_format() {
+        for (y, m, day) in [
+            (2026, 1, 5),
+            (2024, 12, 31),
+            (-44, 3, 15),
+            (9999, 9, 9),
+            (0, 1, 1),
+        ] {
+            let date = d(y, m, day);
+            assert_eq!(
+                super::date(date, Lang::En),
+                format!("{day} {} {y}", EN_MONTHS[m as usize - 1])
+            );
+            assert_eq!(
+                super::date(date, Lang::Tr),
+                format!("{day} {} {y}", TR_MONTHS[m as usize - 1])
+            );
+        }
+        let mut s = String::new();
+        for n in [0, 7, -7, 10, 2026, i32::MAX, i32::MIN] {
+            s.clear();
+            push_int(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
     // A byte search: braces are ASCII, never inside another character's UTF-8 bytes.
-    while let Some(i) = rest.bytes().position(|b| b == b'{' || b == b'}') {
+    while let Some(i) = memchr::memchr2(b'{', b'}', rest.as_bytes()) {
         out.push_str(&rest[..i]);
         let c = rest.as_bytes()[i] as char;
         let after = &rest[i + 1..];
@@ -35,13 +35,17 @@ fn fill(text: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
             rest = stripped;
             continue;
         }
-        match (c, after.find('}')) {
+        match (c, memchr::memchr(b'}', after.as_bytes())) {
             ('{', Some(end)) => {
-                let (name, fallback) = match after[..end].split_once('|') {
-                    Some((n, f)) => (n.trim(), Some(f.trim())),
-                    None => (after[..end].trim(), None),
+                let inner = &after[..end];
+                let (name, fallback) = match memchr::memchr(b'|', inner.as_bytes()) {
+                    Some(bar) => (inner[..bar].trim(), Some(inner[bar + 1..].trim())),
+                    None => (inner.trim(), None),
                 };
-                match (var(name).filter(|v| !v.trim().is_empty()), fallback) {
+                // Blank: nothing but whitespace (as `trim` sees it), found at the first
+                // character that is not.
+                let blank = |v: &String| v.chars().all(char::is_whitespace);
+                match (var(name).filter(|v| !blank(v)), fallback) {
                     (Some(v), _) => out.push_str(&v),
                     (None, Some(f)) => out.push_str(f),
                     // Never a blank: `check` warns of variables that can be empty

@@ -83,7 +83,9 @@ pub(super) fn compile<'p>(
         side_answers: c.side_answers.iter().map(|s| s.value.clone()).collect(),
         bare_order_number: c.bare_order_number.as_ref().map(|s| s.value.clone()),
         threshold,
+        scan: Default::default(),
     }
+    .indexed()
 }
 
 fn phrases(p: &PerLang<Vec<S<String>>>) -> Phrases {

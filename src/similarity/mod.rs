@@ -13,13 +13,13 @@
 
 mod dense;
 mod fit;
+mod passes;
 mod score;
 mod sort;
 mod table;
 
 use crate::lang::Lang;
 use crate::stem::stem;
-use crate::typo::IdMap;
 use dense::DenseRows;
 use table::{FeatureTable, Slot};
 
@@ -188,32 +188,20 @@ fn text_key(text: &str, gold: u32) -> u64 {
 impl SimilarityIndex {
     /// `examples`: (class, language, folded text); `classes`: how many classes there are.
     pub fn new(examples: &[(usize, Lang, String)], classes: usize) -> SimilarityIndex {
-        SimilarityIndex::build(examples, classes, true)
+        SimilarityIndex::build(examples, classes, true, 2)
     }
 
-    /// `new`, with the postings kept sparse when `dense_rows` is off (to compare the two).
+    /// `new`, with the postings kept sparse when `dense_rows` is off (to compare the two),
+    /// on one thread or (for a large pack) two.
     fn build(
         examples: &[(usize, Lang, String)],
         classes: usize,
         dense_rows: bool,
+        threads: usize,
     ) -> SimilarityIndex {
         // Pass 1: the feature ids and how many examples have each.
-        let mut ids: IdMap<u32> = IdMap::default();
-        let mut df: Vec<u32> = Vec::new();
-        let mut hashes = Vec::new();
-        let mut sorting = Vec::new();
-        for (_, _, text) in examples {
-            hashes.clear();
-            features(text, &mut hashes);
-            for_each_counted(&mut hashes, &mut sorting, |h, _| {
-                let next = ids.len() as u32;
-                let id = *ids.entry(h).or_insert(next);
-                if id == next {
-                    df.push(0);
-                }
-                df[id as usize] += 1;
-            });
-        }
+        let parallel = threads > 1 && passes::two_threads(examples.len());
+        let passes::Vocabulary { ids, df, .. } = passes::count_features(examples, parallel);
         let n_docs = examples.len() as f32;
         let idf: Vec<f32> = df
             .iter()
@@ -229,50 +217,22 @@ impl SimilarityIndex {
             .collect();
         // Pass 2, one (class, language) at a time: each example as a unit TF-IDF vector
         // (kept only for fitting), and the centroid, the mean of its examples' vectors.
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        order.sort_by_key(|&i| gold[i]);
-        let mut centroids: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_centroids];
-        let mut units: Vec<Vec<(u32, f32)>> = Vec::new();
-        let mut unit_gold: Vec<u32> = Vec::new();
-        let mut unit_keys: Vec<u64> = Vec::new();
-        let mut buf: Vec<(u32, f32)> = Vec::new();
-        let mut unit: Vec<(u32, f32)> = Vec::new();
-        for group in order.chunk_by(|&a, &b| gold[a] == gold[b]) {
-            buf.clear();
-            for &i in group {
-                hashes.clear();
-                features(&examples[i].2, &mut hashes);
-                unit.clear();
-                for_each_counted(&mut hashes, &mut sorting, |h, n| {
-                    if let Some(&f) = ids.get(&h) {
-                        unit.push((f, tf(n) * idf[f as usize]));
-                    }
-                });
-                let norm = unit.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    unit.iter_mut().for_each(|(_, t)| *t /= norm);
-                }
-                buf.extend_from_slice(&unit);
-                if fitting {
-                    units.push(unit.clone());
-                    unit_gold.push(gold[i]);
-                    unit_keys.push(text_key(&examples[i].2, gold[i]));
-                }
-            }
-            buf.sort_unstable_by_key(|&(f, _)| f);
-            let mut c: Vec<(u32, f32)> = Vec::with_capacity(buf.len());
-            for &(f, w) in &buf {
-                match c.last_mut() {
-                    Some((last, sum)) if *last == f => *sum += w,
-                    _ => c.push((f, w)),
-                }
-            }
-            let norm = c.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                c.iter_mut().for_each(|(_, w)| *w /= norm);
-            }
-            centroids[gold[group[0]] as usize] = c;
-        }
+        let passes::Centroids {
+            centroids,
+            units,
+            unit_gold,
+            unit_keys,
+        } = passes::centroids(
+            &passes::Pass2 {
+                examples,
+                gold: &gold,
+                ids: &ids,
+                idf: &idf,
+                fitting,
+            },
+            n_centroids,
+            parallel,
+        );
         let mut triples: Vec<(u32, u32, f32)> = Vec::new();
         if fitting {
             let mut dense = vec![0f32; cells];
@@ -521,8 +481,8 @@ mod tests {
             ex(2, Lang::Tr, "kargo pantolon var mı"),
             ex(2, Lang::En, "what a nice day"),
         ];
-        let dense = SimilarityIndex::build(&examples, 3, true);
-        let sparse = SimilarityIndex::build(&examples, 3, false);
+        let dense = SimilarityIndex::build(&examples, 3, true, 1);
+        let sparse = SimilarityIndex::build(&examples, 3, false, 1);
         assert!(dense.dense.is_some() && sparse.dense.is_none());
         for text in [
             "siparisimin kargosu nerde",

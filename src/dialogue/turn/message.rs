@@ -45,8 +45,8 @@ impl Turn<'_> {
         let folded = &m.norm.folded;
         // "Ok but what if it doesn't drop off?" is a new question, not a yes: an answer
         // to a yes/no question is short and asks nothing back.
-        let words = folded.split_whitespace().count();
-        if words > MAX_YES_NO_WORDS || (words > 2 && m.text.contains(['?', '؟'])) {
+        let words = crate::words::count(folded);
+        if words > MAX_YES_NO_WORDS || (words > 2 && crate::words::has_question_mark(&m.text)) {
             return None;
         }
         let has = |words: &[String]| words.iter().any(|w| has_words(folded, w));

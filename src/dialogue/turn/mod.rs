@@ -9,6 +9,7 @@ mod action;
 mod ask;
 mod branch;
 mod contact;
+mod fetched;
 mod handoff;
 mod lookup;
 mod message;
@@ -30,7 +31,6 @@ use crate::matcher::Classification;
 use crate::normalise::{Normalised, normalise};
 use crate::orders::{Order, ReturnCreated};
 use jiff::civil::Date;
-use std::collections::HashMap;
 
 /// A flow that runs this many steps without waiting for the customer is looping.
 const MAX_STEPS_PER_TURN: u32 = 64;
@@ -50,7 +50,7 @@ pub struct Turn<'a> {
     /// The message corrected the order number: the proof already tried is checked
     /// against the new one.
     corrected: bool,
-    orders: HashMap<String, Option<Order>>,
+    orders: fetched::Fetched,
     /// The order number of the last `Request::Verify`/`Request::Order`.
     requested: Option<String>,
     /// What the backend answered to `Request::OrdersByContact`.
@@ -70,6 +70,8 @@ struct Message {
     norm: Normalised,
     class: Classification,
     entities: Vec<Entity>,
+    /// The `conversation:` phrase lists found in `norm.folded` (one scan).
+    phrases: crate::phrase_scan::PhraseHits,
 }
 
 /// What a customer offered to prove they own an order.
@@ -90,7 +92,7 @@ impl<'a> Turn<'a> {
             reprompt: false,
             no_number: false,
             corrected: false,
-            orders: HashMap::new(),
+            orders: fetched::Fetched::default(),
             requested: None,
             contact_orders: None,
             code_sent: None,
@@ -158,11 +160,13 @@ impl<'a> Turn<'a> {
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
             let class = bot.matcher.classify(&norm, order_number);
+            let phrases = bot.words.scan.scan(&norm.folded);
             t.message = Some(Message {
                 text: text.clone(),
                 norm,
                 class,
                 entities,
+                phrases,
             });
         } else if t.payload.is_none() {
             t.say("not_text");
@@ -222,7 +226,7 @@ impl<'a> Turn<'a> {
             .out
             .replies
             .last()
-            .filter(|r| r.text.contains(['?', '؟']))
+            .filter(|r| crate::words::has_question_mark(&r.text))
             .map(|r| {
                 r.buttons
                     .iter()
@@ -342,9 +346,7 @@ impl<'a> Turn<'a> {
     /// Ends the current flow and goes back to the one it interrupted, if any.
     pub(super) fn end_flow(&mut self) {
         if let Some(pos) = self.conv.flow.take() {
-            let words: String = pos.topic.split_whitespace().collect::<Vec<_>>().join(" ");
-            let words: String = words.chars().take(140).collect();
-            self.conv.last_request = Some(format!("{} \"{words}\"", pos.intent));
+            self.conv.last_request = Some(last_request(&pos.intent, &pos.topic));
         }
         // Free-text answers belong to the flow that asked; order numbers and e-mails stay
         // for the rest of the conversation.
@@ -400,6 +402,34 @@ fn rating(input: &Input) -> Option<u8> {
     }
 }
 
+/// `intent "the customer's words"`: the words one space apart, at most 140 characters of
+/// them.
+fn last_request(intent: &str, topic: &str) -> String {
+    const MAX_CHARS: usize = 140;
+    let mut out = String::with_capacity(intent.len() + 3 + topic.len().min(4 * MAX_CHARS));
+    out.push_str(intent);
+    out.push_str(" \"");
+    let mut chars = 0;
+    'words: for (i, w) in topic.split_whitespace().enumerate() {
+        if i > 0 {
+            if chars == MAX_CHARS {
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+        }
+        for c in w.chars() {
+            if chars == MAX_CHARS {
+                break 'words;
+            }
+            out.push(c);
+            chars += 1;
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Steps without an `id` are named `#1`, `#2`, … by position.
 fn auto_step_index(id: &str) -> Option<usize> {
     id.strip_prefix('#')?.parse::<usize>().ok()?.checked_sub(1)
@@ -429,5 +459,41 @@ impl Reply {
             buttons: Vec::new(),
             template: String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_request;
+
+    /// What the summary held before: the words joined by one space, cut at 140 characters.
+    fn joined(intent: &str, topic: &str) -> String {
+        let words: String = topic.split_whitespace().collect::<Vec<_>>().join(" ");
+        let words: String = words.chars().take(140).collect();
+        format!("{intent} \"{words}\"")
+    }
+
+    #[test]
+    fn the_last_request_keeps_the_words_one_space_apart_and_cut_at_140_characters() {
+        let exact = "x".repeat(140);
+        let long_word = "ş".repeat(150);
+        let at_the_edge = format!("{} next", "y".repeat(140));
+        let just_under = format!("{} z", "y".repeat(139));
+        for topic in [
+            "",
+            "  where   is\tmy order\n ",
+            "siparişim nerede 48213977",
+            "سفارشم کجاست؟",
+            exact.as_str(),
+            long_word.as_str(),
+            at_the_edge.as_str(),
+            just_under.as_str(),
+        ] {
+            assert_eq!(
+                last_request("order_status", topic),
+                joined("order_status", topic)
+            );
+        }
+        assert_eq!(last_request("a", "  b  c "), "a \"b c\"");
     }
 }

@@ -4,7 +4,7 @@
 
 use super::super::template::render;
 use super::Turn;
-use crate::bot::{ActionKind, ConversationWords, Route, SlotKind, StepKind};
+use crate::bot::{ActionKind, Route, SlotKind, StepKind};
 use crate::dialogue::{FlowPos, MAX_SUSPENDED};
 use crate::entities::EntityKind;
 use crate::lang::Lang;
@@ -43,7 +43,7 @@ impl<'a> Turn<'a> {
             let w = &self.bot.words;
             let phrase = [&w.insult, &w.stall, &w.farewell, &w.no_number, &w.spam]
                 .into_iter()
-                .find_map(|list| ConversationWords::find(list, &m.norm.folded));
+                .find_map(|list| m.phrases.find(list, &m.norm.folded));
             // A matched intent speaks for the language; weak evidence under the threshold
             // ("bot" in "salak bot ya") gives way to a whole phrase of small talk.
             // Else the words themselves: a sentence that names no request ("sorry, I'll go
@@ -65,14 +65,10 @@ impl<'a> Turn<'a> {
                 _ => phrase.or(m.class.lang).or_else(words),
             }
         });
-        let sentence = self.message.as_ref().is_some_and(|m| {
-            m.norm
-                .folded
-                .split_whitespace()
-                .filter(|w| w.chars().any(char::is_alphabetic))
-                .count()
-                >= SWITCH_WORDS
-        });
+        let sentence = self
+            .message
+            .as_ref()
+            .is_some_and(|m| crate::words::count_with_letters(&m.norm.folded) >= SWITCH_WORDS);
         // A switch also needs the words: more of them only the new language's examples use
         // than only the current one's ("ok so i wait till wednesday. thank you, teşekkürler"
         // stays English).
@@ -230,7 +226,9 @@ impl<'a> Turn<'a> {
             return false;
         };
         if self.awaiting_text()
-            || ConversationWords::find(&self.bot.words.address, &m.norm.folded).is_some()
+            || m.phrases
+                .find(&self.bot.words.address, &m.norm.folded)
+                .is_some()
         {
             // An address is an answer, not a correction: its postcode or house number is
             // never taken for an order number (also in a message that reads like one).

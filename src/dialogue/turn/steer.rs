@@ -7,6 +7,7 @@ use super::Turn;
 use crate::bot::{ConversationWords, Phrases, Route};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
+use crate::phrase_scan::PhraseHits;
 
 /// The payload of the "find my order by e-mail or phone" button.
 const LOOKUP_BY_CONTACT: &str = "lookup:contact";
@@ -41,18 +42,19 @@ impl Turn<'_> {
         // (the order is looked up by it, then verified with the other factor).
         let only_number = m.entities.len() == 1
             && (m.entities[0].kind == EntityKind::OrderNumber
-                || folded.split_whitespace().count() <= CONTACT_ALONE_WORDS);
+                || crate::words::count(&folded) <= CONTACT_ALONE_WORDS);
         let intent = match decision {
             Decision::Intent(i) => Some(i),
             _ => None,
         };
-        let has = |list: &Phrases| ConversationWords::find(list, &folded).is_some();
+        let hits = m.phrases;
+        let has = |list: &Phrases| hits.find(list, &folded).is_some();
         // An intent chosen on its examples alone gives way to a steering phrase ("salak bot
         // ya" reads like a complaint, but it is an insult); one the operator's keywords
         // chose does not.
         let threshold = self.bot.matcher.tuning().threshold;
         let weak = intent.is_none_or(|i| !m.class.keyword_backed(i, threshold));
-        if is_spam(&m.text, &folded, intent.is_some(), words) {
+        if is_spam(&m.text, &folded, intent.is_some(), words, &hits) {
             let template = if self.conv.spam_seen == 0 {
                 "spam"
             } else {
@@ -66,7 +68,7 @@ impl Turn<'_> {
         // "Ok" while the bot waits for a number or an e-mail: the customer is getting it.
         let waiting_for_entity =
             self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
-        let just_ok = folded.split_whitespace().count() <= 2 && self.yes_no() == Some(true);
+        let just_ok = crate::words::count(&folded) <= 2 && self.yes_no() == Some(true);
         // "Wait no, apt 12 not 21" at the address read-back is a correction, not a stall.
         let correcting =
             self.at_address_confirmation() && self.number_correction("new_address").is_some();
@@ -81,7 +83,7 @@ impl Turn<'_> {
         // "Are you a bot?" — yes, honestly, and a person is one tap away. Not a handoff: the
         // customer asked what they are talking to, not for someone else.
         if !has_entities
-            && folded.split_whitespace().count() <= BOT_QUESTION_WORDS
+            && crate::words::count(&folded) <= BOT_QUESTION_WORDS
             && has(&words.bot_question)
             && self.bot.templates.contains_key("bot_identity")
         {
@@ -94,7 +96,7 @@ impl Turn<'_> {
             return self.done();
         }
         // A short message that could mean several requests: one question, with buttons.
-        let short = folded.split_whitespace().count() <= CLARIFY_WORDS;
+        let short = crate::words::count(&folded) <= CLARIFY_WORDS;
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
         if short && !has_entities && !waiting {
             let options = words
@@ -206,29 +208,37 @@ impl Turn<'_> {
 
 /// Spam: a known spam phrase; a link in a message that names no request; a row of emoji
 /// with no words; or gibberish (a long run of letters without vowels).
-fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWords) -> bool {
-    if ConversationWords::find(&words.spam, folded).is_some() {
+fn is_spam(
+    text: &str,
+    folded: &str,
+    names_request: bool,
+    words: &ConversationWords,
+    hits: &PhraseHits,
+) -> bool {
+    if hits.find(&words.spam, folded).is_some() {
         return true;
     }
-    let link = text.split_whitespace().any(|w| {
-        // A link has a `.` or a `:`, and lower-casing never makes one: most words skip it.
-        if !w.contains(['.', ':']) {
-            return false;
-        }
-        let w = w.to_lowercase();
-        !w.contains('@')
-            && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
-                let host = w.trim_matches(|c: char| !c.is_alphanumeric());
-                host.contains('.')
-                    && host.rsplit('.').next().is_some_and(|tld| {
-                        matches!(
-                            tld,
-                            "com" | "net" | "org" | "ir" | "tr" | "io" | "ly" | "me"
-                        )
-                    })
-                    && host.chars().filter(|c| c.is_ascii_digit()).count() == 0
-            })
-    });
+    // A link has a `.` or a `:`: a message without one (a byte search) has no link.
+    let link = text.bytes().any(|b| b == b'.' || b == b':')
+        && text.split_whitespace().any(|w| {
+            // A link has a `.` or a `:`, and lower-casing never makes one: most words skip it.
+            if !w.contains(['.', ':']) {
+                return false;
+            }
+            let w = w.to_lowercase();
+            !w.contains('@')
+                && (w.contains("http://") || w.contains("https://") || w.starts_with("www.") || {
+                    let host = w.trim_matches(|c: char| !c.is_alphanumeric());
+                    host.contains('.')
+                        && host.rsplit('.').next().is_some_and(|tld| {
+                            matches!(
+                                tld,
+                                "com" | "net" | "org" | "ir" | "tr" | "io" | "ly" | "me"
+                            )
+                        })
+                        && host.chars().filter(|c| c.is_ascii_digit()).count() == 0
+                })
+        });
     if link && !names_request {
         return true;
     }
@@ -241,7 +251,7 @@ fn is_spam(text: &str, folded: &str, names_request: bool, words: &ConversationWo
         return true;
     }
     !names_request
-        && folded.split_whitespace().count() == 1
+        && crate::words::count(folded) == 1
         && folded.chars().count() >= 8
         && folded.chars().all(|c| c.is_ascii_lowercase())
         && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
@@ -258,8 +268,11 @@ mod tests {
         let words = ConversationWords {
             spam: crate::bot::Phrases::new(vec![(Lang::En, "click here".into())]),
             ..ConversationWords::default()
-        };
-        is_spam(text, &normalise(text).folded, names_request, &words)
+        }
+        .indexed();
+        let folded = normalise(text).folded;
+        let hits = words.scan.scan(&folded);
+        is_spam(text, &folded, names_request, &words, &hits)
     }
 
     #[test]
