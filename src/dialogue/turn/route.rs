@@ -48,7 +48,12 @@ impl<'a> Turn<'a> {
             // ("bot" in "salak bot ya") gives way to a whole phrase of small talk.
             // Else the words themselves: a sentence that names no request ("sorry, I'll go
             // on in English, my keyboard…") is still in a language.
+            // An e-mail, a phone or an order number is no sentence: "ayse.yilmaz@…" in an
+            // English conversation stays English.
             let words = || {
+                if !m.entities.is_empty() {
+                    return None;
+                }
                 let votes = self.bot.matcher.language_votes(&m.norm.folded);
                 let best = Lang::ALL.into_iter().max_by_key(|l| votes[l.index()])?;
                 let runner_up = Lang::ALL
