@@ -119,8 +119,14 @@ impl<'a> Turn<'a> {
     }
 
     /// The SKUs of the item the customer chose to send back (`return_item`), if any.
+    /// "Wait no, apt 12 not 21" at the address read-back: a correction of one of its
+    /// numbers, whatever else the words read like (a stall, a no, a pending charge).
+    pub(super) fn corrects_read_back_address(&self) -> bool {
+        self.at_address_confirmation() && self.number_correction("new_address").is_some()
+    }
+
     /// Whether the bot waits for a yes or no to the address it read back.
-    pub(super) fn at_address_confirmation(&self) -> bool {
+    fn at_address_confirmation(&self) -> bool {
         self.conv.flow.as_ref().is_some_and(|p| p.waiting)
             && matches!(
                 self.current_step(),

@@ -301,7 +301,7 @@ impl<'a> Turn<'a> {
         };
         // "Wait no, apt 12 not 21" at the address read-back corrects it, whatever its words
         // suggest ("wait" reads like a pending charge).
-        if self.at_address_confirmation() && self.number_correction("new_address").is_some() {
+        if self.corrects_read_back_address() {
             return Decision::None;
         }
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);

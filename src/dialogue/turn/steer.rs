@@ -70,8 +70,7 @@ impl Turn<'_> {
             self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
         let just_ok = crate::words::count(&folded) <= 2 && self.yes_no() == Some(true);
         // "Wait no, apt 12 not 21" at the address read-back is a correction, not a stall.
-        let correcting =
-            self.at_address_confirmation() && self.number_correction("new_address").is_some();
+        let correcting = self.corrects_read_back_address();
         if weak
             && !has_entities
             && !correcting
