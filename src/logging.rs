@@ -120,13 +120,27 @@ fn phone_re() -> &'static regex::Regex {
     })
 }
 
+/// Digits right after `4.` are the fraction of a number (a latency of `4.0099999999`), not
+/// a phone starting with 0.
+fn is_decimal_fraction(s: &str, start: usize) -> bool {
+    if s.as_bytes().get(start) != Some(&b'0') {
+        return false;
+    }
+    let before = s.as_bytes()[..start].iter().rev();
+    let mut before = before.take(2);
+    matches!(
+        (before.next(), before.next()),
+        (Some(b'.'), Some(d)) if d.is_ascii_digit()
+    )
+}
+
 /// `ayse.yilmaz@example.com` → `a***@example.com`; `+90 532 111 22 33` → `***2233`.
 pub fn mask(s: &str) -> String {
     let s = email_re().replace_all(s, "$1***@$2");
     phone_re()
         .replace_all(&s, |c: &regex::Captures<'_>| {
             let digits: String = c[0].chars().filter(char::is_ascii_digit).collect();
-            if digits.len() < 10 {
+            if digits.len() < 10 || is_decimal_fraction(&s, c.get(0).map_or(0, |m| m.start())) {
                 return c[0].to_owned();
             }
             format!("***{}", &digits[digits.len() - 4..])
@@ -148,6 +162,15 @@ mod tests {
         assert_eq!(mask("phone +90 532 111 22 33 ok"), "phone ***2233 ok");
         assert_eq!(mask("call 0555 123 45 67"), "call ***4567");
         assert_eq!(mask("order 114-3928475-2201"), "order 114-3928475-2201");
+    }
+
+    #[test]
+    fn regression_a_latency_with_many_decimals_is_not_masked_as_a_phone() {
+        let line = r#"{"latency_ms":4.0099999999999998,"phone":"0555 123 45 67"}"#;
+        assert_eq!(
+            mask(line),
+            r#"{"latency_ms":4.0099999999999998,"phone":"***4567"}"#
+        );
     }
 
     /// Log lines written into memory, through the same masking writer as stderr.

@@ -255,7 +255,8 @@ async fn run_in_span(
         .await?;
     let latency = started.elapsed();
     span.record("intent", outcome.intent.as_deref().unwrap_or("none"));
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    // Whole microseconds: a short number in every log line.
+    span.record("latency_ms", latency.as_micros() as f64 / 1000.0);
     tracing::debug!("turn");
     let m = &shared.metrics;
     m.turn(
