@@ -21,10 +21,12 @@ fn main() {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            // The path is resolved when the crate compiles, not here: a build script's output
+            // reused by another checkout of the same crate still reads that checkout's pack.
+            let file = format!("{dir}/{name}");
             entries.push(format!(
-                "    ({:?}, include_str!({:?})),\n",
-                format!("{dir}/{name}"),
-                f.display().to_string()
+                "    ({file:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),\n",
+                format!("/{file}")
             ));
         }
     }
