@@ -44,18 +44,24 @@ struct Best<'a> {
     place: &'a mut Vec<u32>,
     norm: f32,
     min_cosine: f32,
+    /// A dot product below this is surely under `min_cosine` (a margin far wider than the
+    /// division's rounding), so most centroids are passed over without dividing.
+    min_dot: f32,
     always: usize,
 }
 
 impl Best<'_> {
     #[inline]
     fn consider(&mut self, centroid: usize, dot: f32) {
+        let class = centroid / 3;
+        if dot < self.min_dot && class != self.always {
+            return;
+        }
         let cosine = if self.norm > 0.0 {
             dot / self.norm
         } else {
             0.0
         };
-        let class = centroid / 3;
         if cosine <= self.min_cosine && class != self.always {
             return;
         }
@@ -132,11 +138,18 @@ impl SimilarityIndex {
             if place.len() < self.classes {
                 place.resize(self.classes, u32::MAX);
             }
+            let norm = norm2.sqrt();
             let mut best = Best {
                 best: Vec::new(),
                 place,
-                norm: norm2.sqrt(),
+                norm,
                 min_cosine,
+                min_dot: if norm > 0.0 {
+                    let at = min_cosine * norm;
+                    at - at.abs() * 1e-4
+                } else {
+                    f32::INFINITY
+                },
                 always,
             };
             match &self.dense {
