@@ -166,6 +166,22 @@ fn tuning_sets_stay_above_94_percent_in_each_language() {
     }
 }
 
+/// Long messages (every one over 200 characters: complaint-site posts, reviews, e-mails with
+/// a story and a sign-off), written apart from the pack: a floor, so that a change that
+/// helps short chat messages but loses the request inside a story fails here.
+#[test]
+fn long_messages_stay_above_85_percent_in_each_language() {
+    let report = accuracy(Path::new("tests/eval/long.jsonl")).expect("tests/eval/long.jsonl");
+    for (lang, t) in &report.per_lang {
+        assert!(
+            t.accuracy >= 0.85,
+            "{lang}: {:.1}%\n{}",
+            t.accuracy * 100.0,
+            report.to_text()
+        );
+    }
+}
+
 /// Every template of the default pack, rendered in every language for a verified order of
 /// every status — one with only the fields the contract requires — never shows a blank
 /// where a value should be (the cancel confirmation once read "(,  )").

@@ -123,6 +123,32 @@ fn a_greeting_in_front_of_a_request_never_beats_the_request() {
 }
 
 #[test]
+fn regression_a_long_question_that_only_opens_with_greetings_is_not_a_greeting() {
+    // Two greeting keywords used to shield the greeting from the out-of-scope examples,
+    // whatever followed them: the shopper who asked how to place a new order was greeted.
+    let bot = default_bot();
+    let text = "سلام وقت بخیر. من میخوام برای دفتر شرکتمون چند تا کارتن کاغذ A4 و تونر پرینتر \
+                بخرم، فاکتور رسمی به اسم شرکت هم لازم دارم، سفارش جدید رو چطوری ثبت کنم؟";
+    assert_ne!(intent(&bot, text), "greeting", "{text}");
+    // A greeting of the same two keywords, alone, is still one.
+    assert_eq!(intent(&bot, "سلام وقت بخیر"), "greeting");
+}
+
+#[test]
+fn regression_a_typo_of_a_greeting_inside_a_story_is_not_a_greeting() {
+    let bot = compile(&[(
+        "intents/small.yaml",
+        "intents:\n  - id: greeting\n    answer: ok\n    priority: -1\n    keywords: {tr: [selam]}\n",
+    )]);
+    // "sedam" is one letter from "selam": a greeting typed in a hurry...
+    assert_eq!(intent(&bot, "sedam"), "greeting");
+    // ...but not in the middle of a review.
+    let story =
+        "bu kulaklik harika arkadaslarim sedam cok net geliyor diyor tek sorunu kablosu kisa";
+    assert_ne!(intent(&bot, story), "greeting", "{story}");
+}
+
+#[test]
 fn hard_negatives_stay_out_of_scope() {
     let bot = default_bot();
     for text in [

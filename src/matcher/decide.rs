@@ -26,6 +26,7 @@ impl Matcher {
         mut hits: Vec<Hit>,
         similar: &[ClassScore],
         order_number: bool,
+        long: bool,
     ) -> Classification {
         let t = &self.tuning;
         let oos_class = self.priorities.len();
@@ -96,9 +97,13 @@ impl Matcher {
                 s.entity = self.order_number.get(s.intent).copied().unwrap_or(0.0);
             }
             s.score = s.keywords + s.similarity + s.entity;
-            s.out_of_scope = !s.decisive
-                && s.keywords < 2.0 * t.threshold
-                && oos_evidence + t.out_of_scope_margin > s.score;
+            // Strong keywords keep a request that reads like the out-of-scope examples; not
+            // small talk in a longer message, where a greeting or a sign-off is the frame
+            // around whatever the message is about.
+            let strong =
+                s.keywords >= 2.0 * t.threshold && !(long && self.priorities[s.intent] < 0);
+            s.out_of_scope =
+                !s.decisive && !strong && oos_evidence + t.out_of_scope_margin > s.score;
         }
         scores.sort_by(|a, b| {
             b.score

@@ -369,13 +369,16 @@ impl Matcher {
         };
         // Small talk is short: in a longer message ("ok but what if it doesn't drop off") a
         // greeting, thanks or goodbye needs a keyword of its own, not a likeness to "ok bye".
-        if n.folded.split(' ').nth(SMALL_TALK_WORDS).is_some() {
+        let long = n.folded.split(' ').nth(SMALL_TALK_WORDS).is_some();
+        let small_talk = |i: usize| self.priorities.get(i).is_some_and(|&p| p < 0);
+        if long {
+            // A word one typo from "selam" in the middle of a story is not a greeting.
+            hits.retain(|h| !(h.typo && small_talk(h.intent)));
             similar.retain(|c| {
-                self.priorities.get(c.class).is_none_or(|&p| p >= 0)
-                    || hits.iter().any(|h| h.intent == c.class && !h.negative)
+                !small_talk(c.class) || hits.iter().any(|h| h.intent == c.class && !h.negative)
             });
         }
-        let mut c = self.decide(hits, &similar, order_number);
+        let mut c = self.decide(hits, &similar, order_number, long);
         c.corrections = corrections;
         c
     }
