@@ -267,6 +267,9 @@ async fn store_contract(url: &str) {
     let loaded = store.load("c1").await.expect("load").expect("stored");
     assert_eq!(loaded.state, state);
     assert_eq!(loaded.token_hash, [7; 32]);
+    // The turn's token check reads the hash alone, on either replica; an unknown id has none.
+    assert_eq!(other.token_hash("c1").await.expect("hash"), Some([7; 32]));
+    assert_eq!(other.token_hash("no-such").await.expect("hash"), None);
 
     let now = now_ms();
     let due = store.due_deliveries(now, 10).await.expect("due");

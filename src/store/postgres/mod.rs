@@ -157,6 +157,8 @@ const INSERT_CONVERSATION: &str =
     "INSERT INTO conversations (id, channel, lang_hint, token_hash, state)
      VALUES ($1, $2, $3, $4, $5)";
 const LOAD: &str = "SELECT channel, token_hash, state, lang_hint FROM conversations WHERE id = $1";
+/// A turn checks the token before it takes the lock: the hash alone, not the state's JSON.
+const TOKEN_HASH: &str = "SELECT token_hash FROM conversations WHERE id = $1";
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (conversation_id, sender, text, buttons, agent, at)
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -369,6 +371,22 @@ impl Store for PgStore {
                 token_hash,
                 state,
             }))
+        })
+    }
+
+    fn token_hash<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<[u8; 32]>, StoreError>> {
+        Box::pin(async move {
+            let rows = self.rows(TOKEN_HASH, &[&id]).await?;
+            let Some(row) = rows.first() else {
+                return Ok(None);
+            };
+            let hash: Vec<u8> = row.try_get(0).map_err(db)?;
+            hash.try_into()
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("token hash is not 32 bytes".into()))
         })
     }
 
