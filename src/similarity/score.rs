@@ -159,6 +159,12 @@ impl SimilarityIndex {
                     if acc.len() < n {
                         acc.resize(n, (0.0, false));
                     }
+                    // Room for every centroid once (each is listed when first reached), so
+                    // listing one is a store, not a push that checks its capacity.
+                    if touched.len() < n {
+                        touched.resize(n, 0);
+                    }
+                    let mut reached = 0;
                     // Each feature's postings in memory at once (see `FeatureTable::warm`).
                     let warm = found.iter().fold(0, |x, &(a, _, _)| {
                         x ^ self.entries.get(a as usize).map_or(0, |e| e.0)
@@ -169,20 +175,20 @@ impl SimilarityIndex {
                             let cell = &mut acc[c as usize];
                             if !cell.1 {
                                 cell.1 = true;
-                                touched.push(c);
+                                touched[reached] = c;
+                                reached += 1;
                             }
                             cell.0 += w * cw;
                         }
                     }
                     // Only what can count: classes above `min_cosine`, and the class
                     // `always`; `place` finds a class's entry without a search.
-                    for &c in touched.iter() {
+                    for &c in &touched[..reached] {
                         let cell = &mut acc[c as usize];
                         let dot = cell.0;
                         *cell = (0.0, false);
                         best.consider(c as usize, dot);
                     }
-                    touched.clear();
                 }
             }
             best.finish()
