@@ -16,6 +16,9 @@ const SWITCH_WORDS: usize = 4;
 /// its words alone.
 const MIN_LANGUAGE_VOTES: u16 = 2;
 
+/// A message needs this many words to hold a general question beside its request.
+const SIDE_ANSWER_MIN_WORDS: usize = 3;
+
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
@@ -357,7 +360,7 @@ impl<'a> Turn<'a> {
                     || (self.message.is_some() && !other_intent)
             }
             StepKind::Verify { .. } => self.proof().is_some() || !other_intent,
-            StepKind::Action { .. } => self.yes_no().is_some(),
+            StepKind::Action { .. } => self.confirmation().is_some(),
             _ => false,
         }
     }
@@ -441,10 +444,23 @@ impl<'a> Turn<'a> {
     /// general question but the message also starts a request, the request leads and the
     /// question is answered in passing (`side_answer`).
     fn request_over_side_question(&self, decision: Decision) -> Decision {
+        let words = &self.bot.words;
+        let is_side = |i: usize| words.side_answers.contains(&self.bot.intents[i].id);
+        let is_flow = |i: usize| matches!(self.bot.intents[i].route, Route::Flow(_));
+        // "Shipping fee? and when does order 52004718 arrive": a request and a general
+        // question that score too close to call are both asked, so nothing needs asking.
+        if let Decision::Clarify(a, b) = decision
+            && !self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+        {
+            return match (is_side(a) && is_flow(b), is_side(b) && is_flow(a)) {
+                (true, _) => Decision::Intent(b),
+                (_, true) => Decision::Intent(a),
+                _ => decision,
+            };
+        }
         let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
             return decision;
         };
-        let words = &self.bot.words;
         if !words.side_answers.contains(&self.bot.intents[i].id)
             || self.conv.flow.as_ref().is_some_and(|p| p.waiting)
         {
@@ -473,6 +489,10 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return;
         };
+        // One or two words hold one request: "ödeme" is asked about, not answered twice.
+        if crate::words::count(&m.norm.folded) < SIDE_ANSWER_MIN_WORDS {
+            return;
+        }
         let words = &self.bot.words;
         let side = m
             .class
@@ -488,7 +508,7 @@ impl<'a> Turn<'a> {
     }
 
     /// Thanks and goodbyes close a conversation rather than interrupt it.
-    fn closing(&self, intent: usize) -> bool {
+    pub(super) fn closing(&self, intent: usize) -> bool {
         matches!(self.bot.intents[intent].id.as_str(), "thanks" | "goodbye")
     }
 

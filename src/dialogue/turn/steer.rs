@@ -21,7 +21,7 @@ const BOT_QUESTION_WORDS: usize = 8;
 /// A message of at most this many words may be asked about (`conversation.clarify`).
 const CLARIFY_WORDS: usize = 3;
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
     /// Handles the message when it steers; `true` when routing is done.
     pub(super) fn steer(&mut self, decision: Decision) -> bool {
         if self.resume_answer() {
@@ -95,9 +95,11 @@ impl Turn<'_> {
             return self.done();
         }
         // A short message that could mean several requests: one question, with buttons.
+        // Not when the operator's keywords name the request ("kargo ücreti", "payment
+        // failed"): the clarify word is only part of it.
         let short = crate::words::count(&folded) <= CLARIFY_WORDS;
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
-        if short && !has_entities && !waiting {
+        if short && weak && !has_entities && !waiting {
             let options = words
                 .clarify
                 .iter()
@@ -125,13 +127,18 @@ impl Turn<'_> {
                 return true;
             }
         }
-        // Thanks with a goodbye closes warmly, without "anything else?".
-        let answers = intent.is_none_or(|i| matches!(self.bot.intents[i].route, Route::Answer(_)));
-        if answers
-            && has(&words.farewell)
+        // Thanks with a goodbye closes warmly, without "anything else?". A general question
+        // asked on the way out ("thanks, just tell me the shipping fee, bye") is answered
+        // first; a request for which the bot must ask ("which one?", a flow) is no goodbye,
+        // and neither is a greeting ("Merhabalar, iyi günler" opens a conversation).
+        if has(&words.farewell)
+            && let Some(asked) = self.asked_on_the_way_out(decision)
             && let Some(bye) = self.bot.intent("goodbye")
             && let Route::Answer(t) = &self.bot.intents[bye].route
         {
+            if let Some(answer) = asked {
+                self.say(answer);
+            }
             self.say(t);
             return self.done();
         }
@@ -150,6 +157,43 @@ impl Turn<'_> {
             return true;
         }
         false
+    }
+
+    /// With a goodbye in the message: `None` when the message is no goodbye (a greeting, a
+    /// request that starts a flow, a question too close to call), else the template of the
+    /// general question to answer before it, if any.
+    fn asked_on_the_way_out(&self, decision: Decision) -> Option<Option<&'a str>> {
+        let bot: &'a crate::bot::Bot = self.bot;
+        match decision {
+            Decision::None => Some(None),
+            Decision::Clarify(..) => None,
+            Decision::Intent(i) if self.closing(i) => Some(None),
+            // "Merhabalar, iyi günler" greets; "…allahaısmarladık, iyi akşamlar" has only
+            // the words both ways and leaves.
+            Decision::Intent(i) if bot.intents[i].id == "greeting" => {
+                (!self.greets_beyond_farewell(i)).then_some(None)
+            }
+            Decision::Intent(i) => match &bot.intents[i].route {
+                Route::Answer(t) => Some(Some(t.as_str())),
+                _ => None,
+            },
+        }
+    }
+
+    /// A keyword of `greeting` in the message that is not also a goodbye ("merhaba", not
+    /// "iyi akşamlar").
+    fn greets_beyond_farewell(&self, greeting: usize) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let folded = &m.norm.folded;
+        m.class.hits.iter().any(|h| {
+            h.intent == greeting
+                && !h.negative
+                && folded
+                    .get(h.start..h.end)
+                    .is_some_and(|t| self.bot.words.farewell.find(t).is_none())
+        })
     }
 
     /// Starts `conversation.bare_order_number` for a customer without the number: the
