@@ -5,8 +5,6 @@ use crate::entities::{Entity, EntityKind, phone_last4};
 
 /// A yes or no typed as an answer has at most this many words ("evet, iptal et lütfen").
 const MAX_YES_NO_WORDS: usize = 5;
-/// The most words of a message read as declining a confirmation.
-const MAX_DECLINE_WORDS: usize = 12;
 
 impl Turn<'_> {
     pub(super) fn entity(&self, kind: EntityKind) -> Option<&Entity> {
@@ -57,23 +55,6 @@ impl Turn<'_> {
             (false, true) => Some(false),
             _ => None,
         }
-    }
-
-    /// The answer to "shall I cancel it?": a yes or a no, or a longer change of mind ("hmm
-    /// let me think.. no, don't cancel it, keep it"). Only a no may be that long: a yes
-    /// that acts at the shop must be a plain one.
-    pub(super) fn confirmation(&self) -> Option<bool> {
-        self.yes_no().or_else(|| {
-            let m = self.message.as_ref()?;
-            let folded = &m.norm.folded;
-            if crate::words::count(folded) > MAX_DECLINE_WORDS
-                || crate::words::has_question_mark(&m.text)
-            {
-                return None;
-            }
-            let has = |words: &[String]| words.iter().any(|w| has_words(folded, w));
-            (has(&self.bot.no) && !has(&self.bot.yes)).then_some(false)
-        })
     }
 
     /// The verified order, when this turn has it.
@@ -177,7 +158,7 @@ fn other_script_digit(c: char) -> Option<u32> {
 /// Whether `text` holds `words` as whole words: equal to it, or found with a space or an
 /// end of the text on each side. Compares in place at each word start, so a turn
 /// allocates nothing for it.
-fn has_words(text: &str, words: &str) -> bool {
+pub(super) fn has_words(text: &str, words: &str) -> bool {
     let t = text.as_bytes();
     let mut word_starts = std::iter::once(0).chain(
         t.iter()

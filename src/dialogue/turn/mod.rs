@@ -13,6 +13,7 @@ mod fetched;
 mod handoff;
 mod lookup;
 mod message;
+mod mind;
 mod payment;
 mod route;
 mod say;

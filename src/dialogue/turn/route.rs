@@ -155,6 +155,7 @@ impl<'a> Turn<'a> {
             self.payload = Some(payload);
         }
         let decision = self.answer_to_clarify(self.decision());
+        let decision = self.change_of_mind(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
         if let Decision::Intent(i) = decision {
