@@ -65,7 +65,7 @@ impl Turn<'_> {
 
     /// A request with a flow of its own, other than the flow under way, that the
     /// operator's keywords name in the message.
-    fn other_request_named(&self) -> Option<usize> {
+    pub(super) fn other_request_named(&self) -> Option<usize> {
         let m = self.message.as_ref()?;
         let threshold = self.bot.matcher.tuning().threshold;
         let current = self.current_step().map(|(flow, _)| flow.id.as_str());

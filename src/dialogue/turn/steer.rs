@@ -4,7 +4,7 @@
 //! that is only an order number. None of these counts as a failed attempt or a miss.
 
 use super::Turn;
-use crate::bot::{ConversationWords, Phrases, Route};
+use crate::bot::{ConversationWords, Phrases, Route, StepKind};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
 use crate::phrase_scan::PhraseHits;
@@ -63,6 +63,11 @@ impl<'a> Turn<'a> {
             self.conv.spam_seen += 1;
             self.out.intent = None;
             self.say(template);
+            return self.done();
+        }
+        if self.withdraws(has_entities) {
+            self.conv.flow = None;
+            self.say("resume_dropped");
             return self.done();
         }
         // "Ok" while the bot waits for a number or an e-mail: the customer is getting it.
@@ -178,6 +183,24 @@ impl<'a> Turn<'a> {
                 _ => None,
             },
         }
+    }
+
+    /// "Never mind" while the bot asks for the order number, an e-mail or a phone: the
+    /// customer drops the request (`conversation.withdraw`), unless the message names
+    /// another one or gives what was asked.
+    fn withdraws(&self, has_entities: bool) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let asking = self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+            && (self.expecting().is_some()
+                || matches!(self.current_step(), Some((_, StepKind::Verify { .. }))));
+        asking
+            && !has_entities
+            && m.phrases
+                .find(&self.bot.words.withdraw, &m.norm.folded)
+                .is_some()
+            && self.other_request_named().is_none()
     }
 
     /// A keyword of `greeting` in the message that is not also a goodbye ("merhaba", not
