@@ -54,6 +54,21 @@ impl<'a> Turn<'a> {
         // chose does not.
         let threshold = self.bot.matcher.tuning().threshold;
         let weak = intent.is_none_or(|i| !m.class.keyword_backed(i, threshold));
+        // "👍" or "🙏" alone answers what the bot said: no spam (a row of emoji is). While
+        // the bot waits for a number or an e-mail it keeps waiting; at any other question
+        // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
+        // do.
+        if is_reaction(&m.text, &folded) {
+            self.out.intent = None;
+            let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+            if waiting && self.expecting().is_none() {
+                self.input_used = true;
+                self.reprompt = true;
+                return true;
+            }
+            self.say(if waiting { "stall" } else { "followup" });
+            return self.done();
+        }
         if is_spam(&m.text, &folded, intent.is_some(), words, &hits) {
             let template = if self.conv.spam_seen == 0 {
                 "spam"
@@ -272,6 +287,25 @@ impl<'a> Turn<'a> {
     }
 }
 
+/// Emoji in a message with no words that make a row of spam.
+const EMOJI_ROW: usize = 3;
+
+/// One or two emoji and nothing else ("👍", "🙏🙏", "👍🏻", "❤️"): skin tones, variation
+/// selectors and joiners are part of the emoji before them.
+fn is_reaction(text: &str, folded: &str) -> bool {
+    if !folded.trim().is_empty() {
+        return false;
+    }
+    let emoji = text
+        .chars()
+        .filter(|&c| !c.is_whitespace())
+        .filter(|&c| !matches!(c, '\u{FE0F}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}'))
+        .try_fold(0usize, |n, c| {
+            (!c.is_ascii() && !c.is_alphanumeric()).then_some(n + 1)
+        });
+    emoji.is_some_and(|n| (1..EMOJI_ROW).contains(&n))
+}
+
 /// Spam: a known spam phrase; a link in a message that names no request; a row of emoji
 /// with no words; or gibberish (a long run of letters without vowels).
 fn is_spam(
@@ -348,6 +382,20 @@ mod tests {
         assert!(spam("follow us: follower-arzan.example.net", false));
         assert!(spam("🌹🌹🌹🌹🌹", false));
         assert!(spam("jkdfjkdjfkdjfkdjf", false));
+    }
+
+    #[test]
+    fn one_or_two_emoji_are_a_reaction_a_row_is_not() {
+        use super::is_reaction;
+        let reaction = |t: &str| is_reaction(t, &normalise(t).folded);
+        assert!(reaction("👍"));
+        assert!(reaction("🙏🙏"));
+        assert!(reaction("👍🏻"));
+        assert!(reaction("❤️"));
+        assert!(!reaction("🌹🌹🌹🌹🌹"));
+        assert!(!reaction("👍 ok"));
+        assert!(!reaction("?"));
+        assert!(!reaction(""));
     }
 
     #[test]
