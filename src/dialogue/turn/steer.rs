@@ -91,9 +91,13 @@ impl<'a> Turn<'a> {
         let just_ok = crate::words::count(&folded) <= 2 && self.yes_no() == Some(true);
         // "Wait no, apt 12 not 21" at the address read-back is a correction, not a stall.
         let correcting = self.corrects_read_back_address();
+        // "Actually wait, where is it now?" asks something: a request, however weak, with
+        // a question mark is no stall.
+        let asks = intent.is_some() && crate::words::has_question_mark(&m.text);
         if weak
             && !has_entities
             && !correcting
+            && !asks
             && (has(&words.stall) || (waiting_for_entity && just_ok))
         {
             self.say("stall");
