@@ -19,6 +19,10 @@ const MIN_LANGUAGE_VOTES: u16 = 2;
 /// A message needs this many words to hold a general question beside its request.
 const SIDE_ANSWER_MIN_WORDS: usize = 3;
 
+/// A general question only the examples suggest is answered beside a request when it
+/// scores at least this share of the request.
+const SIDE_SHARE: f32 = 0.8;
+
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
@@ -182,8 +186,20 @@ impl<'a> Turn<'a> {
         if waiting {
             if self.answers_waiting_step(decision) {
                 // An answer to the question asked ("48213977", "sipariş no 48213977"), not a
-                // new request, even when it reads like one of the flow's own intent.
+                // new request, even when it reads like one of the flow's own intent. A
+                // general question beside a number or an e-mail ("48213977, and do you
+                // take PayPal?") is answered too.
                 self.out.intent = None;
+                let gives_entity = self.expecting().is_some()
+                    || matches!(self.current_step(), Some((_, StepKind::Verify { .. })));
+                let flow_intent = self
+                    .conv
+                    .flow
+                    .as_ref()
+                    .and_then(|p| self.bot.intent(&p.intent));
+                if gives_entity && let Some(i) = flow_intent {
+                    self.side_answer(i);
+                }
                 return;
             }
             match decision {
@@ -495,12 +511,25 @@ impl<'a> Turn<'a> {
             return;
         }
         let words = &self.bot.words;
+        // The question needs evidence of its own: a keyword of it ("paypal"), or examples
+        // nearly as close as the request's ("when will my order arrive" reads a little like
+        // "how long does delivery take", but it asks one thing).
+        let request = m
+            .class
+            .scores
+            .iter()
+            .find(|s| s.intent == started)
+            .map_or(0.0, |s| s.score);
+        let own = |s: &&crate::matcher::Score| {
+            s.decisive || s.keywords > 0.0 || s.score >= SIDE_SHARE * request
+        };
         let side = m
             .class
             .scores
             .iter()
             .filter(|s| s.intent != started && !s.vetoed && !s.out_of_scope)
             .filter(|s| s.score >= words.threshold)
+            .filter(own)
             .find(|s| words.side_answers.contains(&self.bot.intents[s.intent].id))
             .map(|s| s.intent);
         if let Some(Route::Answer(t)) = side.map(|i| &self.bot.intents[i].route) {
