@@ -103,6 +103,12 @@ impl<'a> Turn<'a> {
             self.say("stall");
             return self.done();
         }
+        // "Tmm", "okey" after an answer, matching nothing: an acknowledgement, not a miss.
+        let in_flow = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if matches!(decision, Decision::None) && just_ok && !has_entities && !in_flow {
+            self.say("followup");
+            return self.done();
+        }
         // "Are you a bot?" — yes, honestly, and a person is one tap away. Not a handoff: the
         // customer asked what they are talking to, not for someone else.
         if !has_entities
@@ -275,7 +281,14 @@ impl<'a> Turn<'a> {
         if self.conv.flow.is_none() {
             return false;
         }
+        // "Tmm sağolun, hoşçakalın": an ok with a goodbye leaves, it does not go on.
+        let leaving = self.message.as_ref().is_some_and(|m| {
+            m.phrases
+                .find(&self.bot.words.farewell, &m.norm.folded)
+                .is_some()
+        });
         match self.yes_no() {
+            Some(true) if leaving => false,
             Some(true) => {
                 self.input_used = true;
                 self.reprompt = true;
