@@ -210,18 +210,27 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// "Never mind" while the bot asks for the order number, an e-mail or a phone: the
-    /// customer drops the request (`conversation.withdraw`), unless the message names
-    /// another one or gives what was asked.
+    /// "Never mind" while the bot asks for something (the order number, an e-mail, an
+    /// item, a reason, an address): the customer drops the request
+    /// (`conversation.withdraw`), unless the message names another one or gives what was
+    /// asked. "Vazgeçtim" (I changed my mind) is a reason for a return, not a withdrawal.
     fn withdraws(&self, has_entities: bool) -> bool {
         let Some(m) = &self.message else {
             return false;
         };
         let asking = self.conv.flow.as_ref().is_some_and(|p| p.waiting)
-            && (self.expecting().is_some()
-                || matches!(self.current_step(), Some((_, StepKind::Verify { .. }))));
+            && matches!(
+                self.current_step(),
+                Some((_, StepKind::Ask { .. } | StepKind::Verify { .. }))
+            );
+        let a_reason = || {
+            m.phrases
+                .find(&self.bot.words.return_reason, &m.norm.folded)
+                .is_some()
+        };
         asking
             && !has_entities
+            && !a_reason()
             && m.phrases
                 .find(&self.bot.words.withdraw, &m.norm.folded)
                 .is_some()
