@@ -218,15 +218,19 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return false;
         };
-        let asking = self.conv.flow.as_ref().is_some_and(|p| p.waiting)
-            && matches!(
-                self.current_step(),
-                Some((_, StepKind::Ask { .. } | StepKind::Verify { .. }))
-            );
+        let step = self
+            .conv
+            .flow
+            .as_ref()
+            .filter(|p| p.waiting)
+            .and_then(|_| self.current_step())
+            .map(|(_, kind)| kind);
+        let asking = matches!(step, Some(StepKind::Ask { .. } | StepKind::Verify { .. }));
         let a_reason = || {
-            m.phrases
-                .find(&self.bot.words.return_reason, &m.norm.folded)
-                .is_some()
+            matches!(step, Some(StepKind::Ask { slot, .. }) if slot == "return_reason")
+                && m.phrases
+                    .find(&self.bot.words.return_reason, &m.norm.folded)
+                    .is_some()
         };
         asking
             && !has_entities
