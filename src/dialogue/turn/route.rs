@@ -23,6 +23,9 @@ const SIDE_ANSWER_MIN_WORDS: usize = 3;
 /// scores at least this share of the request.
 const SIDE_SHARE: f32 = 0.8;
 
+/// A message of at most this many words needs a keyword to go to a person.
+const GUESS_WORDS: usize = 3;
+
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
@@ -162,6 +165,7 @@ impl<'a> Turn<'a> {
         let decision = self.change_of_mind(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
+        let decision = self.no_person_on_a_guess(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
@@ -341,6 +345,33 @@ impl<'a> Turn<'a> {
             decision
         } else {
             Decision::None
+        }
+    }
+
+    /// "The first one" reads a little like "zip broke the first time": outside a flow, a
+    /// short message with not one keyword of a request that goes to a person (positive
+    /// `priority`) does not hand the conversation over on the examples' say-so. It is not
+    /// understood, and the fallback offers a person on the next miss.
+    fn no_person_on_a_guess(&self, decision: Decision) -> Decision {
+        let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
+            return decision;
+        };
+        // While a flow waits, `keep_waiting_step` decides what its answer may start.
+        if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+            return decision;
+        }
+        let to_person = self.bot.intents[i].priority > 0;
+        let short = crate::words::count(&m.norm.folded) <= GUESS_WORDS;
+        let no_keyword = m
+            .class
+            .scores
+            .iter()
+            .find(|s| s.intent == i)
+            .is_none_or(|s| !s.decisive && s.keywords <= 0.0);
+        if to_person && short && no_keyword && m.entities.is_empty() && self.payload.is_none() {
+            Decision::None
+        } else {
+            decision
         }
     }
 
