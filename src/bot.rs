@@ -279,6 +279,8 @@ pub struct ConversationWords {
     pub spam: Phrases,
     pub return_reason: Phrases,
     pub address: Phrases,
+    pub withdraw: Phrases,
+    pub last_digits: Phrases,
     /// Short ambiguous messages, each with the intent ids to offer as buttons.
     pub clarify: Vec<(Phrases, Vec<String>)>,
     /// Intent ids answered in passing next to a request the message starts.
@@ -307,6 +309,8 @@ impl ConversationWords {
             &self.spam,
             &self.return_reason,
             &self.address,
+            &self.withdraw,
+            &self.last_digits,
         ];
         all.extend(self.clarify.iter().map(|(p, _)| p));
         all
@@ -327,6 +331,8 @@ impl ConversationWords {
         number(&mut self.spam);
         number(&mut self.return_reason);
         number(&mut self.address);
+        number(&mut self.withdraw);
+        number(&mut self.last_digits);
         for (p, _) in &mut self.clarify {
             number(p);
         }

@@ -10,7 +10,8 @@
 //!                  RegexSet + example similarity (similarity, stem) -> Decision
 //!   -> entities    order numbers, e-mails, phones
 //!   -> dialogue    (Conversation, message) -> Outcome, as a resumable Turn; one module
-//!                  per step kind (ask, verify, lookup, branch, action, say, handoff)
+//!                  per step kind (ask, verify, lookup, branch, action, say, handoff);
+//!                  small talk in steer, a change of mind at a confirmation in mind
 //!   -> engine      drives the Turn, calling orders::OrderBackend when it asks
 //! ```
 //!

@@ -70,6 +70,8 @@ pub(super) fn compile<'p>(
         spam: phrases(&c.spam),
         return_reason: phrases(&c.return_reason),
         address: phrases(&c.address),
+        withdraw: phrases(&c.withdraw),
+        last_digits: phrases(&c.last_digits),
         clarify: c
             .clarify
             .iter()

@@ -82,6 +82,13 @@ pub struct ConversationWords {
     /// one are house numbers and postcodes, never a new order number.
     #[serde(default)]
     pub address: PerLang<Vec<S<String>>>,
+    /// "Never mind", "boşver": the customer drops the request the bot is asking about.
+    #[serde(default)]
+    pub withdraw: PerLang<Vec<S<String>>>,
+    /// "Last 4 digits", "son 4 hane": four digits next to one are the phone's last four,
+    /// also in the message that gives the order number.
+    #[serde(default)]
+    pub last_digits: PerLang<Vec<S<String>>>,
     /// Short messages that could mean several requests ("kargo", "still not here"): one
     /// clarifying question with a button per intent.
     #[serde(default)]

@@ -34,7 +34,7 @@ impl<'a> Turn<'a> {
         }
         let answer = match confirm {
             None => Some(true),
-            Some(_) if pos.waiting && !self.input_used => self.yes_no(),
+            Some(_) if pos.waiting && !self.input_used => self.confirmation(),
             Some(_) => None,
         };
         match answer {

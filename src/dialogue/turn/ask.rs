@@ -55,7 +55,7 @@ impl<'a> Turn<'a> {
                 .yes_no()
                 .map(|yes| if yes { "yes" } else { "no" }.to_owned()),
             SlotKind::YesNo => None,
-            SlotKind::OrderItem => self.order_item(pos.waiting),
+            SlotKind::OrderItem => self.order_item(pos),
         };
         let given = given
             .or_else(|| self.reason_given_up_front(slot, pos))
@@ -164,12 +164,17 @@ impl<'a> Turn<'a> {
 
     /// The item of the verified order the message names: its button, words of its name,
     /// or the only item there is.
-    fn order_item(&self, waiting: bool) -> Option<String> {
+    fn order_item(&self, pos: &FlowPos) -> Option<String> {
         let order = self.verified()?;
         if let [only] = order.items.as_slice() {
             return Some(only.name.clone());
         }
-        if !waiting || self.input_used {
+        if !pos.waiting {
+            // "Bir de pantolonu iade etmek istiyorum": the item named in the message that
+            // asked for the return is not asked for again.
+            return self.item_named(order, &fold(&pos.topic));
+        }
+        if self.input_used {
             return None;
         }
         if let Some(sku) = self
@@ -183,7 +188,12 @@ impl<'a> Turn<'a> {
                 .find(|i| i.sku == sku)
                 .map(|i| i.name.clone());
         }
-        let folded = &self.message.as_ref()?.norm.folded;
+        self.item_named(order, &self.message.as_ref()?.norm.folded)
+    }
+
+    /// The one item of `order` whose name `folded` mentions (a word of four letters or
+    /// more, or a suffixed form of one: "pantolonu").
+    fn item_named(&self, order: &crate::orders::Order, folded: &str) -> Option<String> {
         let named: Vec<&crate::orders::Item> = order
             .items
             .iter()

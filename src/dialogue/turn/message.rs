@@ -23,15 +23,26 @@ impl Turn<'_> {
             return phone_last4(&p.value).map(Proof::PhoneLast4);
         }
         // The last four digits alone, as the bot asks for them: only as an answer to the
-        // question, so a year in "2024-88172" is never taken for them.
-        if !self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+        // question, so a year in "2024-88172" is never taken for them; or named as them
+        // ("no 27730418, son 4 hane 7788") next to the order number.
+        let m = self.message.as_ref()?;
+        let asked = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if !asked
+            && m.phrases
+                .find(&self.bot.words.last_digits, &m.norm.folded)
+                .is_none()
+        {
             return None;
         }
-        let m = self.message.as_ref()?;
+        let in_order_number = |t: &str| {
+            m.entities
+                .iter()
+                .any(|e| e.kind == EntityKind::OrderNumber && e.value.contains(t))
+        };
         m.norm
             .entity_text
             .split(|c: char| !c.is_ascii_digit())
-            .find(|t| t.len() == 4)
+            .find(|t| t.len() == 4 && (asked || !in_order_number(t)))
             .map(|t| Proof::PhoneLast4(t.to_owned()))
     }
 
@@ -158,7 +169,7 @@ fn other_script_digit(c: char) -> Option<u32> {
 /// Whether `text` holds `words` as whole words: equal to it, or found with a space or an
 /// end of the text on each side. Compares in place at each word start, so a turn
 /// allocates nothing for it.
-fn has_words(text: &str, words: &str) -> bool {
+pub(super) fn has_words(text: &str, words: &str) -> bool {
     let t = text.as_bytes();
     let mut word_starts = std::iter::once(0).chain(
         t.iter()

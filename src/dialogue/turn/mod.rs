@@ -13,6 +13,7 @@ mod fetched;
 mod handoff;
 mod lookup;
 mod message;
+mod mind;
 mod payment;
 mod route;
 mod say;
@@ -445,10 +446,11 @@ fn looks_like_text(text: &str) -> bool {
         .chars()
         .filter(|c| c.is_control() && !c.is_whitespace())
         .count();
+    // "?" or "??" alone is a customer asking "hello?", not a file.
     control == 0
         && trimmed
             .chars()
-            .any(|c| c.is_alphanumeric() || !c.is_ascii())
+            .any(|c| c.is_alphanumeric() || !c.is_ascii() || c == '?')
 }
 
 impl Reply {

@@ -16,6 +16,16 @@ const SWITCH_WORDS: usize = 4;
 /// its words alone.
 const MIN_LANGUAGE_VOTES: u16 = 2;
 
+/// A message needs this many words to hold a general question beside its request.
+const SIDE_ANSWER_MIN_WORDS: usize = 3;
+
+/// A general question only the examples suggest is answered beside a request when it
+/// scores at least this share of the request.
+const SIDE_SHARE: f32 = 0.8;
+
+/// A message of at most this many words needs a keyword to go to a person.
+const GUESS_WORDS: usize = 3;
+
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
@@ -152,8 +162,10 @@ impl<'a> Turn<'a> {
             self.payload = Some(payload);
         }
         let decision = self.answer_to_clarify(self.decision());
+        let decision = self.change_of_mind(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
+        let decision = self.no_person_on_a_guess(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.conv.fallbacks = 0;
@@ -178,8 +190,20 @@ impl<'a> Turn<'a> {
         if waiting {
             if self.answers_waiting_step(decision) {
                 // An answer to the question asked ("48213977", "sipariş no 48213977"), not a
-                // new request, even when it reads like one of the flow's own intent.
+                // new request, even when it reads like one of the flow's own intent. A
+                // general question beside a number or an e-mail ("48213977, and do you
+                // take PayPal?") is answered too.
                 self.out.intent = None;
+                let gives_entity = self.expecting().is_some()
+                    || matches!(self.current_step(), Some((_, StepKind::Verify { .. })));
+                let flow_intent = self
+                    .conv
+                    .flow
+                    .as_ref()
+                    .and_then(|p| self.bot.intent(&p.intent));
+                if gives_entity && let Some(i) = flow_intent {
+                    self.side_answer(i);
+                }
                 return;
             }
             match decision {
@@ -324,6 +348,33 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// "The first one" reads a little like "zip broke the first time": outside a flow, a
+    /// short message with not one keyword of a request that goes to a person (positive
+    /// `priority`) does not hand the conversation over on the examples' say-so. It is not
+    /// understood, and the fallback offers a person on the next miss.
+    fn no_person_on_a_guess(&self, decision: Decision) -> Decision {
+        let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
+            return decision;
+        };
+        // While a flow waits, `keep_waiting_step` decides what its answer may start.
+        if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
+            return decision;
+        }
+        let to_person = self.bot.intents[i].priority > 0;
+        let short = crate::words::count(&m.norm.folded) <= GUESS_WORDS;
+        let no_keyword = m
+            .class
+            .scores
+            .iter()
+            .find(|s| s.intent == i)
+            .is_none_or(|s| !s.decisive && s.keywords <= 0.0);
+        if to_person && short && no_keyword && m.entities.is_empty() && self.payload.is_none() {
+            Decision::None
+        } else {
+            decision
+        }
+    }
+
     /// Does this message answer the question the bot is waiting on?
     pub(super) fn answers_waiting_step(&self, decision: Decision) -> bool {
         let Some((flow, step)) = self.current_step() else {
@@ -357,7 +408,7 @@ impl<'a> Turn<'a> {
                     || (self.message.is_some() && !other_intent)
             }
             StepKind::Verify { .. } => self.proof().is_some() || !other_intent,
-            StepKind::Action { .. } => self.yes_no().is_some(),
+            StepKind::Action { .. } => self.confirmation().is_some(),
             _ => false,
         }
     }
@@ -441,10 +492,23 @@ impl<'a> Turn<'a> {
     /// general question but the message also starts a request, the request leads and the
     /// question is answered in passing (`side_answer`).
     fn request_over_side_question(&self, decision: Decision) -> Decision {
+        let words = &self.bot.words;
+        let is_side = |i: usize| words.side_answers.contains(&self.bot.intents[i].id);
+        let is_flow = |i: usize| matches!(self.bot.intents[i].route, Route::Flow(_));
+        // "Shipping fee? and when does order 52004718 arrive": a request and a general
+        // question that score too close to call are both asked, so nothing needs asking.
+        if let Decision::Clarify(a, b) = decision
+            && !self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+        {
+            return match (is_side(a) && is_flow(b), is_side(b) && is_flow(a)) {
+                (true, _) => Decision::Intent(b),
+                (_, true) => Decision::Intent(a),
+                _ => decision,
+            };
+        }
         let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
             return decision;
         };
-        let words = &self.bot.words;
         if !words.side_answers.contains(&self.bot.intents[i].id)
             || self.conv.flow.as_ref().is_some_and(|p| p.waiting)
         {
@@ -473,13 +537,30 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return;
         };
+        // One or two words hold one request: "ödeme" is asked about, not answered twice.
+        if crate::words::count(&m.norm.folded) < SIDE_ANSWER_MIN_WORDS {
+            return;
+        }
         let words = &self.bot.words;
+        // The question needs evidence of its own: a keyword of it ("paypal"), or examples
+        // nearly as close as the request's ("when will my order arrive" reads a little like
+        // "how long does delivery take", but it asks one thing).
+        let request = m
+            .class
+            .scores
+            .iter()
+            .find(|s| s.intent == started)
+            .map_or(0.0, |s| s.score);
+        let own = |s: &&crate::matcher::Score| {
+            s.decisive || s.keywords > 0.0 || s.score >= SIDE_SHARE * request
+        };
         let side = m
             .class
             .scores
             .iter()
             .filter(|s| s.intent != started && !s.vetoed && !s.out_of_scope)
             .filter(|s| s.score >= words.threshold)
+            .filter(own)
             .find(|s| words.side_answers.contains(&self.bot.intents[s.intent].id))
             .map(|s| s.intent);
         if let Some(Route::Answer(t)) = side.map(|i| &self.bot.intents[i].route) {
@@ -488,7 +569,7 @@ impl<'a> Turn<'a> {
     }
 
     /// Thanks and goodbyes close a conversation rather than interrupt it.
-    fn closing(&self, intent: usize) -> bool {
+    pub(super) fn closing(&self, intent: usize) -> bool {
         matches!(self.bot.intents[intent].id.as_str(), "thanks" | "goodbye")
     }
 

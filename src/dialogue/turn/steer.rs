@@ -4,7 +4,7 @@
 //! that is only an order number. None of these counts as a failed attempt or a miss.
 
 use super::Turn;
-use crate::bot::{ConversationWords, Phrases, Route};
+use crate::bot::{ConversationWords, Phrases, Route, StepKind};
 use crate::entities::EntityKind;
 use crate::matcher::Decision;
 use crate::phrase_scan::PhraseHits;
@@ -21,7 +21,7 @@ const BOT_QUESTION_WORDS: usize = 8;
 /// A message of at most this many words may be asked about (`conversation.clarify`).
 const CLARIFY_WORDS: usize = 3;
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
     /// Handles the message when it steers; `true` when routing is done.
     pub(super) fn steer(&mut self, decision: Decision) -> bool {
         if self.resume_answer() {
@@ -54,6 +54,21 @@ impl Turn<'_> {
         // chose does not.
         let threshold = self.bot.matcher.tuning().threshold;
         let weak = intent.is_none_or(|i| !m.class.keyword_backed(i, threshold));
+        // "👍" or "🙏" alone answers what the bot said: no spam (a row of emoji is). While
+        // the bot waits for a number or an e-mail it keeps waiting; at any other question
+        // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
+        // do.
+        if is_reaction(&m.text, &folded) {
+            self.out.intent = None;
+            let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+            if waiting && self.expecting().is_none() {
+                self.input_used = true;
+                self.reprompt = true;
+                return true;
+            }
+            self.say(if waiting { "stall" } else { "followup" });
+            return self.done();
+        }
         if is_spam(&m.text, &folded, intent.is_some(), words, &hits) {
             let template = if self.conv.spam_seen == 0 {
                 "spam"
@@ -65,18 +80,33 @@ impl Turn<'_> {
             self.say(template);
             return self.done();
         }
+        if self.withdraws(has_entities) {
+            self.conv.flow = None;
+            self.say("resume_dropped");
+            return self.done();
+        }
         // "Ok" while the bot waits for a number or an e-mail: the customer is getting it.
         let waiting_for_entity =
             self.conv.flow.as_ref().is_some_and(|p| p.waiting) && self.expecting().is_some();
         let just_ok = crate::words::count(&folded) <= 2 && self.yes_no() == Some(true);
         // "Wait no, apt 12 not 21" at the address read-back is a correction, not a stall.
         let correcting = self.corrects_read_back_address();
+        // "Actually wait, where is it now?" asks something: a request, however weak, with
+        // a question mark is no stall.
+        let asks = intent.is_some() && crate::words::has_question_mark(&m.text);
         if weak
             && !has_entities
             && !correcting
+            && !asks
             && (has(&words.stall) || (waiting_for_entity && just_ok))
         {
             self.say("stall");
+            return self.done();
+        }
+        // "Tmm", "okey" after an answer, matching nothing: an acknowledgement, not a miss.
+        let in_flow = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
+        if matches!(decision, Decision::None) && just_ok && !has_entities && !in_flow {
+            self.say("followup");
             return self.done();
         }
         // "Are you a bot?" — yes, honestly, and a person is one tap away. Not a handoff: the
@@ -95,9 +125,11 @@ impl Turn<'_> {
             return self.done();
         }
         // A short message that could mean several requests: one question, with buttons.
+        // Not when the operator's keywords name the request ("kargo ücreti", "payment
+        // failed"): the clarify word is only part of it.
         let short = crate::words::count(&folded) <= CLARIFY_WORDS;
         let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
-        if short && !has_entities && !waiting {
+        if short && weak && !has_entities && !waiting {
             let options = words
                 .clarify
                 .iter()
@@ -125,13 +157,18 @@ impl Turn<'_> {
                 return true;
             }
         }
-        // Thanks with a goodbye closes warmly, without "anything else?".
-        let answers = intent.is_none_or(|i| matches!(self.bot.intents[i].route, Route::Answer(_)));
-        if answers
-            && has(&words.farewell)
+        // Thanks with a goodbye closes warmly, without "anything else?". A general question
+        // asked on the way out ("thanks, just tell me the shipping fee, bye") is answered
+        // first; a request for which the bot must ask ("which one?", a flow) is no goodbye,
+        // and neither is a greeting ("Merhabalar, iyi günler" opens a conversation).
+        if has(&words.farewell)
+            && let Some(asked) = self.asked_on_the_way_out(decision)
             && let Some(bye) = self.bot.intent("goodbye")
             && let Route::Answer(t) = &self.bot.intents[bye].route
         {
+            if let Some(answer) = asked {
+                self.say(answer);
+            }
             self.say(t);
             return self.done();
         }
@@ -150,6 +187,74 @@ impl Turn<'_> {
             return true;
         }
         false
+    }
+
+    /// With a goodbye in the message: `None` when the message is no goodbye (a greeting, a
+    /// request that starts a flow, a question too close to call), else the template of the
+    /// general question to answer before it, if any.
+    fn asked_on_the_way_out(&self, decision: Decision) -> Option<Option<&'a str>> {
+        let bot: &'a crate::bot::Bot = self.bot;
+        match decision {
+            Decision::None => Some(None),
+            Decision::Clarify(..) => None,
+            Decision::Intent(i) if self.closing(i) => Some(None),
+            // "Merhabalar, iyi günler" greets; "…allahaısmarladık, iyi akşamlar" has only
+            // the words both ways and leaves.
+            Decision::Intent(i) if bot.intents[i].id == "greeting" => {
+                (!self.greets_beyond_farewell(i)).then_some(None)
+            }
+            Decision::Intent(i) => match &bot.intents[i].route {
+                Route::Answer(t) => Some(Some(t.as_str())),
+                _ => None,
+            },
+        }
+    }
+
+    /// "Never mind" while the bot asks for something (the order number, an e-mail, an
+    /// item, a reason, an address): the customer drops the request
+    /// (`conversation.withdraw`), unless the message names another one or gives what was
+    /// asked. "Vazgeçtim" (I changed my mind) is a reason for a return, not a withdrawal.
+    fn withdraws(&self, has_entities: bool) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let step = self
+            .conv
+            .flow
+            .as_ref()
+            .filter(|p| p.waiting)
+            .and_then(|_| self.current_step())
+            .map(|(_, kind)| kind);
+        let asking = matches!(step, Some(StepKind::Ask { .. } | StepKind::Verify { .. }));
+        let a_reason = || {
+            matches!(step, Some(StepKind::Ask { slot, .. }) if slot == "return_reason")
+                && m.phrases
+                    .find(&self.bot.words.return_reason, &m.norm.folded)
+                    .is_some()
+        };
+        asking
+            && !has_entities
+            && !a_reason()
+            && m.phrases
+                .find(&self.bot.words.withdraw, &m.norm.folded)
+                .is_some()
+            && self.other_request_named().is_none()
+    }
+
+    /// A keyword of `greeting` in the message that is not also a goodbye ("merhaba", not
+    /// "iyi akşamlar").
+    fn greets_beyond_farewell(&self, greeting: usize) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let folded = &m.norm.folded;
+        m.class.hits.iter().any(|h| {
+            h.intent == greeting
+                && !h.negative
+                && folded
+                    .get(h.start..h.end)
+                    .is_some_and(|t| self.bot.words.farewell.find(t).is_none())
+        })
     }
 
     /// Starts `conversation.bare_order_number` for a customer without the number: the
@@ -189,7 +294,14 @@ impl Turn<'_> {
         if self.conv.flow.is_none() {
             return false;
         }
+        // "Tmm sağolun, hoşçakalın": an ok with a goodbye leaves, it does not go on.
+        let leaving = self.message.as_ref().is_some_and(|m| {
+            m.phrases
+                .find(&self.bot.words.farewell, &m.norm.folded)
+                .is_some()
+        });
         match self.yes_no() {
+            Some(true) if leaving => false,
             Some(true) => {
                 self.input_used = true;
                 self.reprompt = true;
@@ -203,6 +315,25 @@ impl Turn<'_> {
             None => false,
         }
     }
+}
+
+/// Emoji in a message with no words that make a row of spam.
+const EMOJI_ROW: usize = 3;
+
+/// One or two emoji and nothing else ("👍", "🙏🙏", "👍🏻", "❤️"): skin tones, variation
+/// selectors and joiners are part of the emoji before them.
+fn is_reaction(text: &str, folded: &str) -> bool {
+    if !folded.trim().is_empty() {
+        return false;
+    }
+    let emoji = text
+        .chars()
+        .filter(|&c| !c.is_whitespace())
+        .filter(|&c| !matches!(c, '\u{FE0F}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}'))
+        .try_fold(0usize, |n, c| {
+            (!c.is_ascii() && !c.is_alphanumeric()).then_some(n + 1)
+        });
+    emoji.is_some_and(|n| (1..EMOJI_ROW).contains(&n))
 }
 
 /// Spam: a known spam phrase; a link in a message that names no request; a row of emoji
@@ -281,6 +412,20 @@ mod tests {
         assert!(spam("follow us: follower-arzan.example.net", false));
         assert!(spam("🌹🌹🌹🌹🌹", false));
         assert!(spam("jkdfjkdjfkdjfkdjf", false));
+    }
+
+    #[test]
+    fn one_or_two_emoji_are_a_reaction_a_row_is_not() {
+        use super::is_reaction;
+        let reaction = |t: &str| is_reaction(t, &normalise(t).folded);
+        assert!(reaction("👍"));
+        assert!(reaction("🙏🙏"));
+        assert!(reaction("👍🏻"));
+        assert!(reaction("❤️"));
+        assert!(!reaction("🌹🌹🌹🌹🌹"));
+        assert!(!reaction("👍 ok"));
+        assert!(!reaction("?"));
+        assert!(!reaction(""));
     }
 
     #[test]
