@@ -28,7 +28,7 @@ use super::{
 };
 use crate::bot::{Bot, Flow, StepKind};
 use crate::entities::{Entity, EntityKind};
-use crate::matcher::Classification;
+use crate::matcher::{Classification, Decision};
 use crate::normalise::{Normalised, normalise};
 use crate::orders::{Order, ReturnCreated};
 use jiff::civil::Date;
@@ -64,6 +64,8 @@ pub struct Turn<'a> {
     finished: bool,
     today: Option<Date>,
     availability: Option<Availability>,
+    /// The customer's first message of the conversation ("iyi günler" then greets).
+    opening: bool,
 }
 
 struct Message {
@@ -84,6 +86,9 @@ enum Proof {
 impl<'a> Turn<'a> {
     pub fn new(bot: &'a Bot, conv: &'a mut Conversation, input: &Input) -> Turn<'a> {
         let lang = conv.lang.or(input.lang_hint).unwrap_or(bot.default_lang);
+        // The reply language is settled by the first customer message; nothing else has
+        // happened before it.
+        let opening = conv.lang.is_none() && conv.last_request.is_none() && conv.flow.is_none();
         let mut t = Turn {
             bot,
             conv,
@@ -112,6 +117,7 @@ impl<'a> Turn<'a> {
             finished: false,
             today: input.today,
             availability: input.availability.clone(),
+            opening,
         };
         let waiting_for_person = t.conv.handoff.is_some();
         if waiting_for_person {
@@ -160,7 +166,8 @@ impl<'a> Turn<'a> {
             let norm = normalise(text);
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
-            let class = bot.matcher.classify(&norm, order_number);
+            let mut class = bot.matcher.classify(&norm, order_number);
+            opening_greets(bot, &mut class, t.opening);
             let phrases = bot.words.scan.scan(&norm.folded);
             t.message = Some(Message {
                 text: text.clone(),
@@ -434,6 +441,22 @@ fn last_request(intent: &str, topic: &str) -> String {
 /// Steps without an `id` are named `#1`, `#2`, … by position.
 fn auto_step_index(id: &str) -> Option<usize> {
     id.strip_prefix('#')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
+/// "İyi günler" is hello and goodbye at once: opening a conversation, a goodbye that a
+/// greeting keyword also names is a greeting.
+fn opening_greets(bot: &Bot, class: &mut Classification, opening: bool) {
+    if !opening {
+        return;
+    }
+    let (Some(bye), Some(hello)) = (bot.intent("goodbye"), bot.intent("greeting")) else {
+        return;
+    };
+    if class.decision == Decision::Intent(bye)
+        && class.hits.iter().any(|h| h.intent == hello && !h.negative)
+    {
+        class.decision = Decision::Intent(hello);
+    }
 }
 
 /// Binary junk or control characters are not a message to classify.

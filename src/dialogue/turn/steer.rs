@@ -199,9 +199,10 @@ impl<'a> Turn<'a> {
             Decision::Clarify(..) => None,
             Decision::Intent(i) if self.closing(i) => Some(None),
             // "Merhabalar, iyi günler" greets; "…allahaısmarladık, iyi akşamlar" has only
-            // the words both ways and leaves.
+            // the words both ways and leaves — unless it opens the conversation: a first
+            // "iyi günler" is hello.
             Decision::Intent(i) if bot.intents[i].id == "greeting" => {
-                (!self.greets_beyond_farewell(i)).then_some(None)
+                (!self.opening && !self.greets_beyond_farewell(i)).then_some(None)
             }
             Decision::Intent(i) => match &bot.intents[i].route {
                 Route::Answer(t) => Some(Some(t.as_str())),
