@@ -123,15 +123,11 @@ fn phone_re() -> &'static regex::Regex {
 /// Digits right after `4.` are the fraction of a number (a latency of `4.0099999999`), not
 /// a phone starting with 0.
 fn is_decimal_fraction(s: &str, start: usize) -> bool {
-    if s.as_bytes().get(start) != Some(&b'0') {
-        return false;
-    }
-    let before = s.as_bytes()[..start].iter().rev();
-    let mut before = before.take(2);
-    matches!(
-        (before.next(), before.next()),
-        (Some(b'.'), Some(d)) if d.is_ascii_digit()
-    )
+    let b = s.as_bytes();
+    start >= 2
+        && b.get(start) == Some(&b'0')
+        && b[start - 1] == b'.'
+        && b[start - 2].is_ascii_digit()
 }
 
 /// `ayse.yilmaz@example.com` → `a***@example.com`; `+90 532 111 22 33` → `***2233`.

@@ -209,6 +209,14 @@ impl Classification {
             .iter()
             .any(|s| s.intent == intent && (s.decisive || s.keywords >= threshold))
     }
+
+    /// `intent`'s total score (0 when it has no evidence).
+    pub fn score_of(&self, intent: usize) -> f32 {
+        self.scores
+            .iter()
+            .find(|s| s.intent == intent)
+            .map_or(0.0, |s| s.score)
+    }
 }
 
 /// The most words a message decided as small talk by its examples alone may have.

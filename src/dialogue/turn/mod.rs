@@ -28,7 +28,7 @@ use super::{
 };
 use crate::bot::{Bot, Flow, StepKind};
 use crate::entities::{Entity, EntityKind};
-use crate::matcher::{Classification, Decision};
+use crate::matcher::Classification;
 use crate::normalise::{Normalised, normalise};
 use crate::orders::{Order, ReturnCreated};
 use jiff::civil::Date;
@@ -167,7 +167,7 @@ impl<'a> Turn<'a> {
             let entities = bot.entities.extract(&norm, t.expecting());
             let order_number = entities.iter().any(|e| e.kind == EntityKind::OrderNumber);
             let mut class = bot.matcher.classify(&norm, order_number);
-            opening_greets(bot, &mut class, t.opening);
+            steer::opening_greets(bot, &mut class, t.opening);
             let phrases = bot.words.scan.scan(&norm.folded);
             t.message = Some(Message {
                 text: text.clone(),
@@ -441,22 +441,6 @@ fn last_request(intent: &str, topic: &str) -> String {
 /// Steps without an `id` are named `#1`, `#2`, … by position.
 fn auto_step_index(id: &str) -> Option<usize> {
     id.strip_prefix('#')?.parse::<usize>().ok()?.checked_sub(1)
-}
-
-/// "İyi günler" is hello and goodbye at once: opening a conversation, a goodbye that a
-/// greeting keyword also names is a greeting.
-fn opening_greets(bot: &Bot, class: &mut Classification, opening: bool) {
-    if !opening {
-        return;
-    }
-    let (Some(bye), Some(hello)) = (bot.intent("goodbye"), bot.intent("greeting")) else {
-        return;
-    };
-    if class.decision == Decision::Intent(bye)
-        && class.hits.iter().any(|h| h.intent == hello && !h.negative)
-    {
-        class.decision = Decision::Intent(hello);
-    }
 }
 
 /// Binary junk or control characters are not a message to classify.

@@ -516,12 +516,7 @@ impl<'a> Turn<'a> {
         }
         // The request needs evidence of its own: a fair share of the side question's, and
         // not closer to the out-of-scope examples.
-        let side = m
-            .class
-            .scores
-            .iter()
-            .find(|s| s.intent == i)
-            .map_or(0.0, |s| s.score);
+        let side = m.class.score_of(i);
         m.class
             .scores
             .iter()
@@ -545,12 +540,7 @@ impl<'a> Turn<'a> {
         // The question needs evidence of its own: a keyword of it ("paypal"), or examples
         // nearly as close as the request's ("when will my order arrive" reads a little like
         // "how long does delivery take", but it asks one thing).
-        let request = m
-            .class
-            .scores
-            .iter()
-            .find(|s| s.intent == started)
-            .map_or(0.0, |s| s.score);
+        let request = m.class.score_of(started);
         let own = |s: &&crate::matcher::Score| {
             s.decisive || s.keywords > 0.0 || s.score >= SIDE_SHARE * request
         };

@@ -4,9 +4,9 @@
 //! that is only an order number. None of these counts as a failed attempt or a miss.
 
 use super::Turn;
-use crate::bot::{ConversationWords, Phrases, Route, StepKind};
+use crate::bot::{Bot, ConversationWords, Phrases, Route, StepKind};
 use crate::entities::EntityKind;
-use crate::matcher::Decision;
+use crate::matcher::{Classification, Decision};
 use crate::phrase_scan::PhraseHits;
 
 /// The payload of the "find my order by e-mail or phone" button.
@@ -386,6 +386,22 @@ fn is_spam(
         && folded.chars().count() >= 8
         && folded.chars().all(|c| c.is_ascii_lowercase())
         && folded.chars().filter(|c| "aeiou".contains(*c)).count() * 8 < folded.chars().count()
+}
+
+/// "İyi günler" is hello and goodbye at once: opening a conversation, a goodbye that a
+/// greeting keyword also names is a greeting.
+pub(super) fn opening_greets(bot: &Bot, class: &mut Classification, opening: bool) {
+    if !opening {
+        return;
+    }
+    let (Some(bye), Some(hello)) = (bot.intent("goodbye"), bot.intent("greeting")) else {
+        return;
+    };
+    if class.decision == Decision::Intent(bye)
+        && class.hits.iter().any(|h| h.intent == hello && !h.negative)
+    {
+        class.decision = Decision::Intent(hello);
+    }
 }
 
 #[cfg(test)]
