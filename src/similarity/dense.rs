@@ -87,7 +87,7 @@ impl DenseRows {
 }
 
 /// The centroids set in `mask`, in increasing order.
-pub(super) fn each_set(mask: &[u64; 4], mut f: impl FnMut(usize)) {
+pub(super) fn each_set(mask: &[u64], mut f: impl FnMut(usize)) {
     for (i, &word) in mask.iter().enumerate() {
         let mut bits = word;
         while bits != 0 {

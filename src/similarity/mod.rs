@@ -52,6 +52,8 @@ pub struct SimilarityIndex {
     postings: usize,
     /// A small pack's postings as dense rows; a slot's `start` is then its row.
     dense: Option<DenseRows>,
+    /// Every sparse posting is positive, so a message's dot products only grow.
+    rising: bool,
 }
 
 /// The best centroid of one class.
@@ -287,6 +289,7 @@ impl SimilarityIndex {
             offsets.push(entries.len() as u32);
         }
         let postings = entries.len();
+        let rising = entries.iter().all(|&(_, w)| w > 0.0);
         let dense = DenseRows::new(n_centroids, &offsets, &entries).filter(|_| dense_rows);
         if dense.is_some() {
             // A feature's row: the how-manieth feature with postings it is.
@@ -317,6 +320,7 @@ impl SimilarityIndex {
             unknown_idf,
             postings,
             dense,
+            rising,
         }
     }
 
@@ -500,6 +504,47 @@ mod tests {
             let want = bits(&sparse);
             assert!(!want.is_empty(), "{text:?}");
             assert_eq!(bits(&dense), want, "{text:?}");
+        }
+    }
+
+    /// The rising path (every posting positive) notes the centroids that pass the floor as
+    /// their sums grow; it must find exactly what marking every reached centroid finds.
+    #[test]
+    fn rising_sums_score_exactly_as_marking_every_reached_centroid() {
+        let ex = |class, lang, t: &str| (class, lang, fold(t));
+        let examples = [
+            ex(0, Lang::Tr, "siparişim nerede"),
+            ex(0, Lang::Tr, "kargom hala gelmedi"),
+            ex(0, Lang::En, "where is my order"),
+            ex(1, Lang::Tr, "iade etmek istiyorum"),
+            ex(1, Lang::En, "i want to return this"),
+            ex(1, Lang::Fa, "می‌خوام پسش بدم"),
+            ex(2, Lang::Tr, "kargo pantolon var mı"),
+            ex(2, Lang::En, "what a nice day"),
+        ];
+        let positive = |rising: bool| {
+            let mut ix = SimilarityIndex::build(&examples, 3, false, 1);
+            ix.entries.iter_mut().for_each(|e| e.1 = e.1.abs().max(MIN_WEIGHT));
+            ix.rising = rising;
+            ix
+        };
+        let (rising, marking) = (positive(true), positive(false));
+        for text in [
+            "siparisimin kargosu nerde",
+            "i wnat to retrun it",
+            "پسش بدم",
+            "where is the pantolon i want to return",
+            "bugün hava çok güzel",
+        ] {
+            for (floor, always) in [(0.05, usize::MAX), (0.3, 2), (0.9, 0), (f32::MIN, 1)] {
+                let bits = |ix: &SimilarityIndex| -> Vec<(usize, Lang, u32)> {
+                    ix.score(&fold(text), floor, always)
+                        .iter()
+                        .map(|c| (c.class, c.lang, c.cosine.to_bits()))
+                        .collect()
+                };
+                assert_eq!(bits(&rising), bits(&marking), "{text:?} {floor} {always}");
+            }
         }
     }
 

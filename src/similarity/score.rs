@@ -13,7 +13,8 @@ use std::cell::RefCell;
 thread_local! {
     static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch {
         acc: Vec::new(),
-        touched: Vec::new(),
+        reached: Vec::new(),
+        crossed: Vec::new(),
         hashes: Vec::new(),
         found: Vec::new(),
         place: Vec::new(),
@@ -24,9 +25,12 @@ thread_local! {
 
 /// Reused between messages on one thread, so scoring allocates nothing once warm.
 struct Scratch {
-    /// Per centroid: the dot product so far, and whether it is in `touched`.
-    acc: Vec<(f32, bool)>,
-    touched: Vec<u32>,
+    /// Per centroid, the dot product so far (sparse postings).
+    acc: Vec<f32>,
+    /// One bit per centroid: reached by a posting of the message's features.
+    reached: Vec<u64>,
+    /// The centroids whose dot product rose past the floor.
+    crossed: Vec<u32>,
     hashes: Vec<u64>,
     /// The message's known features, in hash order: postings range and weight.
     found: Vec<(u32, u32, f32)>,
@@ -48,15 +52,17 @@ struct Best<'a> {
     /// division's rounding), so most centroids are passed over without dividing.
     min_dot: f32,
     always: usize,
+    /// The centroids of class `always`.
+    always_centroids: std::ops::Range<usize>,
 }
 
 impl Best<'_> {
     #[inline]
     fn consider(&mut self, centroid: usize, dot: f32) {
-        let class = centroid / 3;
-        if dot < self.min_dot && class != self.always {
+        if dot < self.min_dot && !self.always_centroids.contains(&centroid) {
             return;
         }
+        let class = centroid / 3;
         let cosine = if self.norm > 0.0 {
             dot / self.norm
         } else {
@@ -109,7 +115,8 @@ impl SimilarityIndex {
             };
             let Scratch {
                 acc,
-                touched,
+                reached,
+                crossed,
                 hashes,
                 found,
                 place,
@@ -151,48 +158,92 @@ impl SimilarityIndex {
                     f32::INFINITY
                 },
                 always,
+                always_centroids: always.saturating_mul(3)
+                    ..always.saturating_mul(3).saturating_add(3),
             };
             match &self.dense {
                 Some(rows) => score_dense(rows, found, dense, &mut best),
-                None => {
-                    let n = self.classes * 3;
-                    if acc.len() < n {
-                        acc.resize(n, (0.0, false));
-                    }
-                    // Room for every centroid once (each is listed when first reached), so
-                    // listing one is a store, not a push that checks its capacity.
-                    if touched.len() < n {
-                        touched.resize(n, 0);
-                    }
-                    let mut reached = 0;
-                    // Each feature's postings in memory at once (see `FeatureTable::warm`).
-                    let warm = found.iter().fold(0, |x, &(a, _, _)| {
-                        x ^ self.entries.get(a as usize).map_or(0, |e| e.0)
-                    });
-                    std::hint::black_box(warm);
-                    for &(a, b, w) in found.iter() {
-                        for &(c, cw) in &self.entries[a as usize..b as usize] {
-                            let cell = &mut acc[c as usize];
-                            if !cell.1 {
-                                cell.1 = true;
-                                touched[reached] = c;
-                                reached += 1;
-                            }
-                            cell.0 += w * cw;
-                        }
-                    }
-                    // Only what can count: classes above `min_cosine`, and the class
-                    // `always`; `place` finds a class's entry without a search.
-                    for &c in &touched[..reached] {
-                        let cell = &mut acc[c as usize];
-                        let dot = cell.0;
-                        *cell = (0.0, false);
-                        best.consider(c as usize, dot);
-                    }
-                }
+                None => self.score_sparse(found, acc, reached, crossed, &mut best),
             }
             best.finish()
         })
+    }
+}
+
+impl SimilarityIndex {
+    /// The dot products through the sparse postings. When every posting is positive (an
+    /// unfitted pack's centroids are means of positive vectors) and so is the floor, a dot
+    /// product only grows: the centroids that can count are those whose sum rises past the
+    /// floor, noted as it happens, and the sums are then cleared at once. Otherwise every
+    /// reached centroid is marked with a bit and looked at. Both add each centroid's
+    /// products in the same order, so the sums are the same bits.
+    fn score_sparse(
+        &self,
+        found: &[(u32, u32, f32)],
+        acc: &mut Vec<f32>,
+        reached: &mut Vec<u64>,
+        crossed: &mut Vec<u32>,
+        best: &mut Best,
+    ) {
+        let n = self.classes * 3;
+        if acc.len() < n {
+            acc.resize(n, 0.0);
+        }
+        let acc = &mut acc[..n];
+        // Each feature's postings in memory at once (see `FeatureTable::warm`).
+        let warm = found.iter().fold(0, |x, &(a, _, _)| {
+            x ^ self.entries.get(a as usize).map_or(0, |e| e.0)
+        });
+        std::hint::black_box(warm);
+        let postings = |a: u32, b: u32| self.entries.get(a as usize..b as usize).unwrap_or(&[]);
+        let min_dot = best.min_dot;
+        if self.rising && min_dot > 0.0 {
+            crossed.clear();
+            for &(a, b, w) in found {
+                for &(c, cw) in postings(a, b) {
+                    let Some(cell) = acc.get_mut(c as usize) else {
+                        continue;
+                    };
+                    let before = *cell;
+                    *cell += w * cw;
+                    if *cell >= min_dot && before < min_dot {
+                        crossed.push(c);
+                    }
+                }
+            }
+            for &c in crossed.iter() {
+                best.consider(c as usize, acc[c as usize]);
+            }
+            // The class `always` counts whatever it scores, once reached.
+            for c in best.always_centroids.clone() {
+                if acc.get(c).is_some_and(|&dot| dot > 0.0 && dot < min_dot) {
+                    best.consider(c, acc[c]);
+                }
+            }
+            acc.fill(0.0);
+            return;
+        }
+        let words = n.div_ceil(64);
+        if reached.len() < words {
+            reached.resize(words, 0);
+        }
+        // A reached centroid is marked with a bit, not listed: no branch on whether it was
+        // reached before, which no processor can predict.
+        for &(a, b, w) in found {
+            for &(c, cw) in postings(a, b) {
+                let c = c as usize;
+                if let Some(cell) = acc.get_mut(c) {
+                    *cell += w * cw;
+                    reached[c / 64] |= 1 << (c % 64);
+                }
+            }
+        }
+        // Only what can count: classes above `min_cosine`, and the class `always`; each
+        // reached centroid is read once and cleared.
+        dense::each_set(&reached[..words], |c| {
+            best.consider(c, std::mem::take(&mut acc[c]));
+        });
+        reached[..words].fill(0);
     }
 }
 
