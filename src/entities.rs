@@ -188,8 +188,12 @@ impl EntityExtractor {
     /// the bot just asked for, if any.
     pub fn extract(&self, n: &Normalised, expecting: Option<EntityKind>) -> Vec<Entity> {
         let text = n.entity_text.as_str();
-        let mut found: Vec<Entity> = EMAIL
-            .find_iter(text)
+        // Every e-mail address has an `@`; most messages have none, and looking for one
+        // byte costs a fraction of running the pattern.
+        let emails = text.contains('@').then(|| EMAIL.find_iter(text));
+        let mut found: Vec<Entity> = emails
+            .into_iter()
+            .flatten()
             .map(|m| Entity {
                 kind: EntityKind::Email,
                 value: m.as_str().to_ascii_lowercase(),
