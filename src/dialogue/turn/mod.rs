@@ -8,14 +8,18 @@
 mod action;
 mod ask;
 mod branch;
+mod confirm_question;
 mod contact;
 mod fetched;
 mod handoff;
+mod hesitate;
 mod lookup;
 mod message;
 mod mind;
+mod next_request;
 mod payment;
 mod route;
+mod same_order;
 mod say;
 mod steer;
 mod vars;
@@ -361,6 +365,9 @@ impl<'a> Turn<'a> {
         self.conv.slots.retain(|k, _| {
             matches!(k.as_str(), "order_number" | "email" | "phone") || k.starts_with("return.")
         });
+        if self.start_next_request() {
+            return;
+        }
         if let Some(pos) = self.conv.suspended.pop() {
             // The customer decides whether the interrupted request still stands.
             self.say("resume_ask");

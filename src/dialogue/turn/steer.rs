@@ -58,7 +58,8 @@ impl<'a> Turn<'a> {
         // the bot waits for a number or an e-mail it keeps waiting; at any other question
         // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
         // do.
-        if is_reaction(&m.text, &folded) {
+        // "Hmm" is the same: the customer is thinking.
+        if is_reaction(&m.text, &folded) || super::hesitate::is_hesitation(&folded) {
             self.out.intent = None;
             let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
             if waiting && self.expecting().is_none() {
@@ -81,7 +82,18 @@ impl<'a> Turn<'a> {
             return self.done();
         }
         if self.withdraws(has_entities) {
+            // "Nvm, how long does delivery take?", "ولش کن، اپراتور میخوام": the request
+            // is dropped and the one named instead is what the customer wants now.
+            let instead = intent.filter(|&i| {
+                self.bot.intents[i].priority >= 0
+                    && self
+                        .current_step()
+                        .is_none_or(|(flow, _)| !self.intent_runs_flow(i, &flow.id))
+            });
             self.conv.flow = None;
+            if instead.is_some() {
+                return false;
+            }
             self.say("resume_dropped");
             return self.done();
         }
@@ -142,7 +154,11 @@ impl<'a> Turn<'a> {
         }
         if has(&words.no_number) && !has_entities {
             self.no_number = true;
-            if let Some(i) = intent.filter(|&i| matches!(self.bot.intents[i].route, Route::Flow(_)))
+            // "Where is the order number?" while the bot waits for it answers that question
+            // (its words may read like "where is my order"), it starts nothing new.
+            if let Some(i) = intent
+                .filter(|&i| matches!(self.bot.intents[i].route, Route::Flow(_)))
+                .filter(|_| !waiting)
             {
                 self.start_intent(i);
                 self.input_used = true;
