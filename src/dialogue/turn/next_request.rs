@@ -9,48 +9,102 @@ use crate::bot::Route;
 use crate::dialogue::FlowPos;
 use crate::entities::EntityKind;
 
+/// Words that join a second request to the first ("…, bir de diğer siparişimi iptal edin",
+/// "…, and also change the address", "راستی …"), folded. A request is only split in two
+/// at one of them: "iptal ettiğim siparişin parası" and "return it and get a refund" ask
+/// one thing.
+const JOINERS: &[&str] = &[
+    "also",
+    "plus",
+    "as well",
+    "btw",
+    "by the way",
+    "another thing",
+    "other",
+    "bir de",
+    "bi de",
+    "birde",
+    "bide",
+    "ayrica",
+    "hem de",
+    "bu arada",
+    "diger",
+    "digerini",
+    "digerinin",
+    "همچنین",
+    "راستی",
+    "ضمنا",
+    "هم",
+    "دیگه",
+    "دیگر",
+    "دیگرم",
+    "ham",
+    "dige",
+    "rasti",
+];
+
 impl Turn<'_> {
-    /// Another request with a flow of its own that one of the operator's keywords names by
-    /// itself, on words of its own (not the words that named `decided`: "iade" names a
-    /// return and a refund at once, "پول مرجوعی" a refund and not a return).
-    fn second_request(&self, decided: usize) -> Option<usize> {
+    /// The flow request the operator's keywords name in `folded[from..to]` (their weights,
+    /// each keyword once, reach the threshold), `decided` first, else the best named.
+    fn named_between(&self, from: usize, to: usize, decided: usize) -> Option<usize> {
         let m = self.message.as_ref()?;
-        let Route::Flow(decided_flow) = self.bot.intents[decided].route else {
-            return None;
+        let threshold = self.bot.matcher.tuning().threshold;
+        let folded = m.norm.folded.as_str();
+        let weight = |i: usize| {
+            let mut seen: Vec<&str> = Vec::new();
+            let mut total = 0.0;
+            for h in m.class.hits.iter() {
+                if h.intent != i || h.negative || h.start < from || h.end > to {
+                    continue;
+                }
+                if h.decisive {
+                    return f32::INFINITY;
+                }
+                let text = folded.get(h.start..h.end).unwrap_or_default();
+                if !seen.contains(&text) {
+                    seen.push(text);
+                    total += h.weight;
+                }
+            }
+            total
         };
-        let spans: Vec<(usize, usize)> = m
-            .class
-            .hits
-            .iter()
-            .filter(|h| h.intent == decided && !h.negative)
-            .map(|h| (h.start, h.end))
-            .collect();
-        let overlaps = |start: usize, end: usize| spans.iter().any(|&(s, e)| start < e && s < end);
+        let flow = |i: usize| matches!(self.bot.intents[i].route, Route::Flow(_));
+        let live = |i: usize| m.class.scores.iter().any(|s| s.intent == i && !s.vetoed);
+        if flow(decided) && weight(decided) >= threshold {
+            return Some(decided);
+        }
         m.class
             .scores
             .iter()
-            .filter(|s| s.intent != decided && !s.vetoed)
-            .filter(|s| self.bot.intents[s.intent].priority >= 0)
-            .filter(
-                |s| matches!(self.bot.intents[s.intent].route, Route::Flow(f) if f != decided_flow),
-            )
-            .find(|s| {
-                self.naming_hit(s.intent)
-                    .is_some_and(|(start, end)| !overlaps(start, end))
-            })
             .map(|s| s.intent)
+            .filter(|&i| flow(i) && live(i) && self.bot.intents[i].priority >= 0)
+            .map(|i| (i, weight(i)))
+            .filter(|&(_, w)| w >= threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
     }
 
-    /// Where the first keyword that names `intent` by itself starts and ends.
-    fn naming_hit(&self, intent: usize) -> Option<(usize, usize)> {
+    /// Two flow requests joined by a joining word, each named by the operator's keywords
+    /// on its own side of it: the one before it and the one after.
+    fn two_requests(&self, decided: usize) -> Option<(usize, usize)> {
         let m = self.message.as_ref()?;
-        let threshold = self.bot.matcher.tuning().threshold;
-        m.class
-            .hits
-            .iter()
-            .filter(|h| h.intent == intent && !h.negative && (h.decisive || h.weight >= threshold))
-            .map(|h| (h.start, h.end))
-            .min()
+        let folded = m.norm.folded.as_str();
+        let flow_of = |i: usize| match self.bot.intents[i].route {
+            Route::Flow(f) => Some(f),
+            _ => None,
+        };
+        for (at, end) in joiners(folded) {
+            let (Some(a), Some(b)) = (
+                self.named_between(0, at, decided),
+                self.named_between(end, folded.len(), decided),
+            ) else {
+                continue;
+            };
+            if flow_of(a) != flow_of(b) {
+                return Some((a, b));
+            }
+        }
+        None
     }
 
     /// Of two requests in one message, the one to start now and the one to queue: the one
@@ -62,23 +116,20 @@ impl Turn<'_> {
     pub(super) fn order_of_two(&self, decided: usize) -> (usize, Option<usize>) {
         if self.payload.is_some()
             || self.conv.flow.as_ref().is_some_and(|p| p.waiting)
+            || !matches!(self.bot.intents[decided].route, Route::Flow(_))
             || self.declines()
         {
             return (decided, None);
         }
-        let Some(other) = self.second_request(decided) else {
+        let Some((before, after)) = self.two_requests(decided) else {
             return (decided, None);
         };
         let priority = |i: usize| self.bot.intents[i].priority;
-        let position = |i: usize| self.naming_hit(i).map_or(usize::MAX, |(start, _)| start);
-        let first = if priority(other) > priority(decided)
-            || (priority(other) == priority(decided) && position(other) < position(decided))
-        {
-            other
+        let (first, second) = if priority(after) > priority(before) {
+            (after, before)
         } else {
-            decided
+            (before, after)
         };
-        let second = if first == other { decided } else { other };
         if priority(first) > 0 {
             (first, None)
         } else {
@@ -166,5 +217,40 @@ impl Turn<'_> {
             "next_order" => pos.order_number.clone(),
             _ => None,
         }
+    }
+}
+
+/// Where each joining word starts and ends in `folded` (whole words).
+fn joiners(folded: &str) -> Vec<(usize, usize)> {
+    let bytes = folded.as_bytes();
+    let mut found = Vec::new();
+    for start in std::iter::once(0).chain(
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b' ')
+            .map(|(i, _)| i + 1),
+    ) {
+        for joiner in JOINERS {
+            let end = start + joiner.len();
+            if folded.get(start..end) == Some(joiner) && (end == bytes.len() || bytes[end] == b' ')
+            {
+                found.push((start, end));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::joiners;
+
+    #[test]
+    fn joining_words_are_found_as_whole_words() {
+        assert_eq!(joiners("iade etmek istiyorum bi de iptal"), vec![(21, 26)]);
+        assert_eq!(joiners("where is it and also cancel"), vec![(16, 20)]);
+        assert!(joiners("alsop bidet otherwise").is_empty());
+        assert!(joiners("").is_empty());
     }
 }
