@@ -70,6 +70,8 @@ pub struct Turn<'a> {
     availability: Option<Availability>,
     /// The customer's first message of the conversation ("iyi günler" then greets).
     opening: bool,
+    /// The message asks about the order just discussed (`same_order`).
+    follow_up: bool,
 }
 
 struct Message {
@@ -122,6 +124,7 @@ impl<'a> Turn<'a> {
             today: input.today,
             availability: input.availability.clone(),
             opening,
+            follow_up: false,
         };
         let waiting_for_person = t.conv.handoff.is_some();
         if waiting_for_person {

@@ -543,6 +543,9 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return;
         };
+        if self.follow_up {
+            return;
+        }
         // One or two words hold one request: "ödeme" is asked about, not answered twice.
         if crate::words::count(&m.norm.folded) < SIDE_ANSWER_MIN_WORDS {
             return;

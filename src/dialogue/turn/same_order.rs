@@ -15,7 +15,7 @@ impl Turn<'_> {
     /// (`conversation.bare_order_number`) asks about that order again, when nothing else
     /// was understood or only a general question (`side_answers`) that its examples
     /// alone suggest.
-    pub(super) fn about_the_same_order(&self, decision: Decision) -> Decision {
+    pub(super) fn about_the_same_order(&mut self, decision: Decision) -> Decision {
         let Some(m) = &self.message else {
             return decision;
         };
@@ -55,6 +55,8 @@ impl Turn<'_> {
             .iter()
             .any(|s| s.intent == order && !s.vetoed && s.keywords > 0.0);
         if general && named {
+            // The general question it read like is not answered beside it.
+            self.follow_up = true;
             Decision::Intent(order)
         } else {
             decision
