@@ -185,6 +185,10 @@ impl<'a> Turn<'a> {
             if let Some(answer) = asked {
                 self.say(answer);
             }
+            // A greeting's words that leave are a goodbye.
+            if intent.is_some_and(|i| self.bot.intents[i].id == "greeting") {
+                self.out.intent = Some(self.bot.intents[bye].id.clone());
+            }
             self.say(t);
             return self.done();
         }
@@ -217,9 +221,12 @@ impl<'a> Turn<'a> {
             // "Merhabalar, iyi günler" greets; "…allahaısmarladık, iyi akşamlar" has only
             // the words both ways and leaves — unless it opens the conversation: a first
             // "iyi günler" is hello.
-            Decision::Intent(i) if bot.intents[i].id == "greeting" => {
-                (!self.opening && !self.greets_beyond_farewell(i)).then_some(None)
-            }
+            // A first message that also says a goodbye no greeting shares ("…,
+            // allahaısmarladık, iyi akşamlar") leaves all the same.
+            Decision::Intent(i) if bot.intents[i].id == "greeting" => ((!self.opening
+                || self.farewell_beyond_greeting(i))
+                && !self.greets_beyond_farewell(i))
+            .then_some(None),
             Decision::Intent(i) => match &bot.intents[i].route {
                 Route::Answer(t) => Some(Some(t.as_str())),
                 _ => None,
@@ -272,6 +279,27 @@ impl<'a> Turn<'a> {
                     .get(h.start..h.end)
                     .is_some_and(|t| self.bot.words.farewell.find(t).is_none())
         })
+    }
+
+    /// A `conversation.farewell` phrase outside every greeting keyword of the message
+    /// ("allahaısmarladık", not the "iyi akşamlar" that also greets).
+    fn farewell_beyond_greeting(&self, greeting: usize) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let mut rest = m.norm.folded.clone().into_bytes();
+        for h in m
+            .class
+            .hits
+            .iter()
+            .filter(|h| h.intent == greeting && !h.negative)
+        {
+            if let Some(span) = rest.get_mut(h.start..h.end) {
+                span.fill(b' ');
+            }
+        }
+        // Blanking whole hits keeps the text UTF-8 (hits start and end on characters).
+        String::from_utf8(rest).is_ok_and(|rest| self.bot.words.farewell.find(&rest).is_some())
     }
 
     /// Starts `conversation.bare_order_number` for a customer without the number: the
