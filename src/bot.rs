@@ -212,6 +212,8 @@ pub const ORDER_VARIABLES: &[&str] = &[
     "handoff.available",
     "handoff.wait_minutes",
     "handoff.opens_at",
+    "next_request",
+    "next_order",
 ];
 
 /// Folded phrases, each with the language it is written in.

@@ -225,11 +225,14 @@ fn no_template_renders_a_blank_for_any_order_status() {
                     continue;
                 };
                 // Said only where the engine gives them values (clarify, business hours,
-                // the payment method the customer named).
+                // the payment method the customer named, the second request of a message).
                 let missing: Vec<String> = missing
                     .into_iter()
                     .filter(|v| {
-                        !v.starts_with("intent_") && !v.starts_with("handoff.") && v != "method"
+                        !v.starts_with("intent_")
+                            && !v.starts_with("handoff.")
+                            && !v.starts_with("next_")
+                            && v != "method"
                     })
                     .collect();
                 if !missing.is_empty() {

@@ -127,6 +127,13 @@ pub struct FlowPos {
     /// The message that started the flow, for the agent's summary on handoff.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub topic: String,
+    /// The second request of a message that held two: not started yet, it starts when
+    /// the requests before it have ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued: bool,
+    /// The order number the queued request named, when it differs from the first's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<String>,
 }
 
 /// Why and with what a conversation went to a person.

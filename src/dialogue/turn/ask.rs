@@ -7,6 +7,9 @@ use crate::dialogue::{FlowPos, ReplyButton, Request};
 use crate::entities::EntityKind;
 use crate::normalise::fold;
 
+/// An answer of at most this many words may name an item by a word of three letters.
+const SHORT_ITEM_ANSWER_WORDS: usize = 3;
+
 impl<'a> Turn<'a> {
     /// Fills the step's slot, or asks for it.
     pub(super) fn ask(&mut self, flow: &'a Flow, index: usize, pos: &FlowPos) -> Option<Request> {
@@ -192,18 +195,22 @@ impl<'a> Turn<'a> {
     }
 
     /// The one item of `order` whose name `folded` mentions (a word of four letters or
-    /// more, or a suffixed form of one: "pantolonu").
+    /// more, or a suffixed form of one: "pantolonu"). A short answer may name it by a
+    /// shorter word, written out whole ("شال", "the mug").
     fn item_named(&self, order: &crate::orders::Order, folded: &str) -> Option<String> {
+        let short_answer = crate::words::count(folded) <= SHORT_ITEM_ANSWER_WORDS;
         let named: Vec<&crate::orders::Item> = order
             .items
             .iter()
             .filter(|i| {
                 fold(&i.name)
                     .split_whitespace()
-                    .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+                    .filter(|w| w.chars().all(char::is_alphabetic))
                     .any(|w| {
+                        let long = w.chars().count() >= 4;
                         folded.split_whitespace().any(|m| {
-                            m == w || (m.len() >= 5 && (m.starts_with(w) || w.starts_with(m)))
+                            (m == w && (long || (short_answer && w.chars().count() >= 3)))
+                                || (long && m.len() >= 5 && (m.starts_with(w) || w.starts_with(m)))
                         })
                     })
             })

@@ -54,7 +54,7 @@ impl Turn<'_> {
     }
 
     /// A no-word and no yes-word in the message.
-    fn declines(&self) -> bool {
+    pub(super) fn declines(&self) -> bool {
         let Some(m) = &self.message else {
             return false;
         };

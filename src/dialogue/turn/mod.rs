@@ -8,14 +8,18 @@
 mod action;
 mod ask;
 mod branch;
+mod confirm_question;
 mod contact;
 mod fetched;
 mod handoff;
+mod hesitate;
 mod lookup;
 mod message;
 mod mind;
+mod next_request;
 mod payment;
 mod route;
+mod same_order;
 mod say;
 mod steer;
 mod vars;
@@ -66,6 +70,8 @@ pub struct Turn<'a> {
     availability: Option<Availability>,
     /// The customer's first message of the conversation ("iyi günler" then greets).
     opening: bool,
+    /// The message asks about the order just discussed (`same_order`).
+    follow_up: bool,
 }
 
 struct Message {
@@ -118,6 +124,7 @@ impl<'a> Turn<'a> {
             today: input.today,
             availability: input.availability.clone(),
             opening,
+            follow_up: false,
         };
         let waiting_for_person = t.conv.handoff.is_some();
         if waiting_for_person {
@@ -361,6 +368,9 @@ impl<'a> Turn<'a> {
         self.conv.slots.retain(|k, _| {
             matches!(k.as_str(), "order_number" | "email" | "phone") || k.starts_with("return.")
         });
+        if self.start_next_request() {
+            return;
+        }
         if let Some(pos) = self.conv.suspended.pop() {
             // The customer decides whether the interrupted request still stands.
             self.say("resume_ask");

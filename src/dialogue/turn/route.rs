@@ -163,6 +163,8 @@ impl<'a> Turn<'a> {
         }
         let decision = self.answer_to_clarify(self.decision());
         let decision = self.change_of_mind(decision);
+        let decision = self.question_at_confirmation(decision);
+        let decision = self.about_the_same_order(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
         let decision = self.no_person_on_a_guess(decision);
@@ -418,7 +420,11 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn start_intent(&mut self, i: usize) {
+        let (i, second) = self.order_of_two(i);
         let intent = &self.bot.intents[i];
+        if second.is_some() || self.out.intent.is_some() {
+            self.out.intent = Some(intent.id.clone());
+        }
         match &intent.route {
             Route::Answer(t) => {
                 self.say(t);
@@ -466,8 +472,13 @@ impl<'a> Turn<'a> {
                         .as_ref()
                         .map(|m| m.text.clone())
                         .unwrap_or_default(),
+                    queued: false,
+                    order_number: None,
                 });
                 self.side_answer(i);
+                if let Some(second) = second {
+                    self.queue_request(second);
+                }
             }
         }
     }
@@ -532,6 +543,9 @@ impl<'a> Turn<'a> {
         let Some(m) = &self.message else {
             return;
         };
+        if self.follow_up {
+            return;
+        }
         // One or two words hold one request: "ödeme" is asked about, not answered twice.
         if crate::words::count(&m.norm.folded) < SIDE_ANSWER_MIN_WORDS {
             return;

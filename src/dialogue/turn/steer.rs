@@ -58,7 +58,8 @@ impl<'a> Turn<'a> {
         // the bot waits for a number or an e-mail it keeps waiting; at any other question
         // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
         // do.
-        if is_reaction(&m.text, &folded) {
+        // "Hmm" is the same: the customer is thinking.
+        if is_reaction(&m.text, &folded) || super::hesitate::is_hesitation(&folded) {
             self.out.intent = None;
             let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
             if waiting && self.expecting().is_none() {
@@ -81,7 +82,18 @@ impl<'a> Turn<'a> {
             return self.done();
         }
         if self.withdraws(has_entities) {
+            // "Nvm, how long does delivery take?", "ولش کن، اپراتور میخوام": the request
+            // is dropped and the one named instead is what the customer wants now.
+            let instead = intent.filter(|&i| {
+                self.bot.intents[i].priority >= 0
+                    && self
+                        .current_step()
+                        .is_none_or(|(flow, _)| !self.intent_runs_flow(i, &flow.id))
+            });
             self.conv.flow = None;
+            if instead.is_some() {
+                return false;
+            }
             self.say("resume_dropped");
             return self.done();
         }
@@ -142,7 +154,11 @@ impl<'a> Turn<'a> {
         }
         if has(&words.no_number) && !has_entities {
             self.no_number = true;
-            if let Some(i) = intent.filter(|&i| matches!(self.bot.intents[i].route, Route::Flow(_)))
+            // "Where is the order number?" while the bot waits for it answers that question
+            // (its words may read like "where is my order"), it starts nothing new.
+            if let Some(i) = intent
+                .filter(|&i| matches!(self.bot.intents[i].route, Route::Flow(_)))
+                .filter(|_| !waiting)
             {
                 self.start_intent(i);
                 self.input_used = true;
@@ -168,6 +184,10 @@ impl<'a> Turn<'a> {
         {
             if let Some(answer) = asked {
                 self.say(answer);
+            }
+            // A greeting's words that leave are a goodbye.
+            if intent.is_some_and(|i| self.bot.intents[i].id == "greeting") {
+                self.out.intent = Some(self.bot.intents[bye].id.clone());
             }
             self.say(t);
             return self.done();
@@ -201,9 +221,12 @@ impl<'a> Turn<'a> {
             // "Merhabalar, iyi günler" greets; "…allahaısmarladık, iyi akşamlar" has only
             // the words both ways and leaves — unless it opens the conversation: a first
             // "iyi günler" is hello.
-            Decision::Intent(i) if bot.intents[i].id == "greeting" => {
-                (!self.opening && !self.greets_beyond_farewell(i)).then_some(None)
-            }
+            // A first message that also says a goodbye no greeting shares ("…,
+            // allahaısmarladık, iyi akşamlar") leaves all the same.
+            Decision::Intent(i) if bot.intents[i].id == "greeting" => ((!self.opening
+                || self.farewell_beyond_greeting(i))
+                && !self.greets_beyond_farewell(i))
+            .then_some(None),
             Decision::Intent(i) => match &bot.intents[i].route {
                 Route::Answer(t) => Some(Some(t.as_str())),
                 _ => None,
@@ -256,6 +279,27 @@ impl<'a> Turn<'a> {
                     .get(h.start..h.end)
                     .is_some_and(|t| self.bot.words.farewell.find(t).is_none())
         })
+    }
+
+    /// A `conversation.farewell` phrase outside every greeting keyword of the message
+    /// ("allahaısmarladık", not the "iyi akşamlar" that also greets).
+    fn farewell_beyond_greeting(&self, greeting: usize) -> bool {
+        let Some(m) = &self.message else {
+            return false;
+        };
+        let mut rest = m.norm.folded.clone().into_bytes();
+        for h in m
+            .class
+            .hits
+            .iter()
+            .filter(|h| h.intent == greeting && !h.negative)
+        {
+            if let Some(span) = rest.get_mut(h.start..h.end) {
+                span.fill(b' ');
+            }
+        }
+        // Blanking whole hits keeps the text UTF-8 (hits start and end on characters).
+        String::from_utf8(rest).is_ok_and(|rest| self.bot.words.farewell.find(&rest).is_some())
     }
 
     /// Starts `conversation.bare_order_number` for a customer without the number: the

@@ -69,6 +69,9 @@ impl Turn<'_> {
         if let Some(v) = self.conv.slots.get(name) {
             return Some(v.clone());
         }
+        if name.starts_with("next_") {
+            return self.next_request_variable(name);
+        }
         if name == "shop.payment_methods" {
             let names: Vec<String> = self
                 .bot
