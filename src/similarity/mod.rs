@@ -201,7 +201,7 @@ impl SimilarityIndex {
     ) -> SimilarityIndex {
         // Pass 1: the feature ids and how many examples have each.
         let parallel = threads > 1 && passes::two_threads(examples.len());
-        let passes::Vocabulary { ids, df, .. } = passes::count_features(examples, parallel);
+        let passes::Vocabulary { ids, df, docs, .. } = passes::count_features(examples, parallel);
         let n_docs = examples.len() as f32;
         let idf: Vec<f32> = df
             .iter()
@@ -226,13 +226,14 @@ impl SimilarityIndex {
             &passes::Pass2 {
                 examples,
                 gold: &gold,
-                ids: &ids,
+                docs: &docs,
                 idf: &idf,
                 fitting,
             },
             n_centroids,
             parallel,
         );
+        drop(docs);
         let mut triples: Vec<(u32, u32, f32)> = Vec::new();
         if fitting {
             let mut dense = vec![0f32; cells];
@@ -268,24 +269,12 @@ impl SimilarityIndex {
             }
         }
         // The inverted index: postings per feature, the strongest `cap` of each.
-        triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
-        let mut offsets = Vec::with_capacity(ids.len() + 1);
-        let mut entries = Vec::with_capacity(triples.len());
-        offsets.push(0u32);
         let cap = if n_centroids <= SMALL_PACK {
             usize::MAX
         } else {
             MAX_POSTINGS
         };
-        let mut at = 0;
-        for f in 0..ids.len() as u32 {
-            let start = at;
-            while at < triples.len() && triples[at].0 == f {
-                at += 1;
-            }
-            entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
-            offsets.push(entries.len() as u32);
-        }
+        let (mut offsets, mut entries) = passes::postings(triples, ids.len(), cap);
         let postings = entries.len();
         let dense = DenseRows::new(n_centroids, &offsets, &entries).filter(|_| dense_rows);
         if dense.is_some() {

@@ -5,6 +5,8 @@
 //!    in order, each example's features in hash order) and its document frequency. Each
 //!    half numbers its own features; the second half's are then added in its own order,
 //!    which is the order in which one thread would have met those not in the first half.
+//!    Each example's features are kept as it met them (ids and counts, in hash order), so
+//!    pass 2 reads them instead of cutting and sorting the text again.
 //! 2. `centroids`: each (class, language) group's unit TF-IDF vectors and their mean.
 //!    Groups are independent; each half of them is built whole, as one thread builds it,
 //!    and the examples kept for fitting are joined in the same order.
@@ -16,9 +18,50 @@ use crate::typo::IdMap;
 /// Below this many examples one thread does it all (a thread costs more than it saves).
 const MIN_PARALLEL: usize = 8_192;
 
+/// In `Docs::features`, an id with this bit set is followed by its count (a feature met
+/// once, most of them, is its id alone).
+const COUNTED: u32 = 1 << 31;
+
 /// Whether to split the work over two threads.
 pub(super) fn two_threads(examples: usize) -> bool {
     examples >= MIN_PARALLEL && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+}
+
+/// Each example's distinct features in hash order, as ids with their counts: example `i`
+/// is `features[starts[i]..starts[i + 1]]`, an id alone for a count of 1, else the id with
+/// `COUNTED` set and then the count.
+#[derive(Default)]
+pub(super) struct Docs {
+    features: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl Docs {
+    fn push(&mut self, id: u32, count: u32) {
+        debug_assert!(id < COUNTED);
+        if count == 1 {
+            self.features.push(id);
+        } else {
+            self.features.push(id | COUNTED);
+            self.features.push(count);
+        }
+    }
+
+    /// Calls `f` with each (id, count) of example `i`, in hash order.
+    fn for_each(&self, i: usize, mut f: impl FnMut(u32, u32)) {
+        let doc = &self.features[self.starts[i]..self.starts[i + 1]];
+        let mut at = 0;
+        while at < doc.len() {
+            let x = doc[at];
+            if x & COUNTED == 0 {
+                f(x, 1);
+                at += 1;
+            } else {
+                f(x & !COUNTED, doc[at + 1]);
+                at += 2;
+            }
+        }
+    }
 }
 
 /// Feature ids (hash → id, in the order first seen) and document frequencies.
@@ -27,6 +70,8 @@ pub(super) struct Vocabulary {
     pub df: Vec<u32>,
     /// The hash of each id, in id order.
     hashes: Vec<u64>,
+    /// Each example's features, for pass 2.
+    pub docs: Docs,
 }
 
 fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
@@ -34,13 +79,16 @@ fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
         ids: IdMap::default(),
         df: Vec::new(),
         hashes: Vec::new(),
+        docs: Docs::default(),
     };
+    v.docs.starts.reserve(examples.len() + 1);
+    v.docs.starts.push(0);
     let mut hashes = Vec::new();
     let mut sorting = Vec::new();
     for (_, _, text) in examples {
         hashes.clear();
         features(text, &mut hashes);
-        for_each_counted(&mut hashes, &mut sorting, |h, _| {
+        for_each_counted(&mut hashes, &mut sorting, |h, n| {
             let next = v.df.len() as u32;
             let id = *v.ids.entry(h).or_insert(next);
             if id == next {
@@ -48,7 +96,9 @@ fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
                 v.hashes.push(h);
             }
             v.df[id as usize] += 1;
+            v.docs.push(id, n);
         });
+        v.docs.starts.push(v.docs.features.len());
     }
     v
 }
@@ -64,12 +114,14 @@ pub(super) fn count_features(examples: &[(usize, Lang, String)], parallel: bool)
         let v = count_part(first);
         (v, other.join())
     });
-    let rest = match rest {
+    let mut rest = match rest {
         Ok(rest) => rest,
         // The other half panicked (it cannot: no input reaches a panic); do it here.
         Err(_) => count_part(second),
     };
     v.ids.reserve(rest.hashes.len());
+    // The id each of the second half's own ids gets.
+    let mut global = Vec::with_capacity(rest.hashes.len());
     for (&h, &d) in rest.hashes.iter().zip(&rest.df) {
         let next = v.df.len() as u32;
         let id = *v.ids.entry(h).or_insert(next);
@@ -78,7 +130,21 @@ pub(super) fn count_features(examples: &[(usize, Lang, String)], parallel: bool)
             v.hashes.push(h);
         }
         v.df[id as usize] += d;
+        global.push(id);
     }
+    // The second half's examples, renumbered, after the first half's.
+    let base = v.docs.features.len();
+    let rd = &mut rest.docs;
+    let mut at = 0;
+    while at < rd.features.len() {
+        let x = rd.features[at];
+        rd.features[at] = global[(x & !COUNTED) as usize] | (x & COUNTED);
+        at += if x & COUNTED == 0 { 1 } else { 2 };
+    }
+    v.docs.features.append(&mut rd.features);
+    v.docs
+        .starts
+        .extend(rd.starts.iter().skip(1).map(|&s| base + s));
     v
 }
 
@@ -95,7 +161,8 @@ pub(super) struct Centroids {
 pub(super) struct Pass2<'a> {
     pub examples: &'a [(usize, Lang, String)],
     pub gold: &'a [u32],
-    pub ids: &'a IdMap<u32>,
+    /// Each example's features, from pass 1.
+    pub docs: &'a Docs,
     pub idf: &'a [f32],
     pub fitting: bool,
 }
@@ -108,21 +175,14 @@ type Numbered = Vec<(u32, Vec<(u32, f32)>)>;
 fn centroid_part(p: &Pass2, groups: &[&[usize]]) -> (Numbered, Centroids) {
     let mut out = Vec::with_capacity(groups.len());
     let mut fit = Centroids::default();
-    let mut hashes = Vec::new();
-    let mut sorting = Vec::new();
     let mut buf: Vec<(u32, f32)> = Vec::new();
     let mut unit: Vec<(u32, f32)> = Vec::new();
     for group in groups {
         buf.clear();
         for &i in group.iter() {
-            hashes.clear();
-            features(&p.examples[i].2, &mut hashes);
             unit.clear();
-            for_each_counted(&mut hashes, &mut sorting, |h, n| {
-                if let Some(&f) = p.ids.get(&h) {
-                    unit.push((f, tf(n) * p.idf[f as usize]));
-                }
-            });
+            // Every feature of every example has its id: pass 1 saw them all.
+            p.docs.for_each(i, |f, n| unit.push((f, tf(n) * p.idf[f as usize])));
             let norm = unit.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
             if norm > 0.0 {
                 unit.iter_mut().for_each(|(_, t)| *t /= norm);
@@ -201,6 +261,84 @@ pub(super) fn centroids(p: &Pass2, n_centroids: usize, parallel: bool) -> Centro
     out
 }
 
+/// The inverted index from (feature, centroid, weight) triples: each feature's postings
+/// (centroid, weight), strongest first, at most `cap` of them, and where each feature's
+/// start (`offsets[f]..offsets[f + 1]`, for `features` features).
+///
+/// This is `triples` sorted by feature, then by weight (its magnitude) downwards, and each
+/// feature's first `cap` kept. The triples are put in their features by a counting pass
+/// and each feature's few sorted on their own, which gives exactly what the one sort of
+/// all of them gives whenever the order is the only one: no two of a feature's postings
+/// that are kept (or one kept and the next) weigh the same. When two do, the one sort of
+/// all the triples decides their order, as it always has.
+pub(super) fn postings(
+    triples: Vec<(u32, u32, f32)>,
+    features: usize,
+    cap: usize,
+) -> (Vec<u32>, Vec<(u32, f32)>) {
+    let mut offsets = vec![0u32; features + 1];
+    for &(f, _, _) in &triples {
+        offsets[f as usize + 1] += 1;
+    }
+    for f in 0..features {
+        offsets[f + 1] += offsets[f];
+    }
+    let mut next: Vec<u32> = offsets[..features].to_vec();
+    let mut by_feature = vec![(0u32, 0f32); triples.len()];
+    for &(f, k, w) in &triples {
+        let at = &mut next[f as usize];
+        by_feature[*at as usize] = (k, w);
+        *at += 1;
+    }
+    drop(next);
+    let mut kept = 0usize;
+    for f in 0..features {
+        let (start, end) = (offsets[f] as usize, offsets[f + 1] as usize);
+        let list = &mut by_feature[start..end];
+        list.sort_unstable_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        // The pairs whose order decides what is kept: up to the first one left out.
+        let decided = list.len().min(cap.saturating_add(1));
+        if list[..decided]
+            .windows(2)
+            .any(|p| p[0].1.abs().total_cmp(&p[1].1.abs()).is_eq())
+        {
+            drop(by_feature);
+            return postings_by_one_sort(triples, features, cap);
+        }
+        // Keep the first `cap` in place, closing the gap left by the previous feature's.
+        let n = list.len().min(cap);
+        offsets[f] = kept as u32;
+        by_feature.copy_within(start..start + n, kept);
+        kept += n;
+    }
+    offsets[features] = kept as u32;
+    by_feature.truncate(kept);
+    by_feature.shrink_to_fit();
+    (offsets, by_feature)
+}
+
+/// `postings` by sorting all the triples at once.
+fn postings_by_one_sort(
+    mut triples: Vec<(u32, u32, f32)>,
+    features: usize,
+    cap: usize,
+) -> (Vec<u32>, Vec<(u32, f32)>) {
+    triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
+    let mut offsets = Vec::with_capacity(features + 1);
+    let mut entries = Vec::with_capacity(triples.len());
+    offsets.push(0u32);
+    let mut at = 0;
+    for f in 0..features as u32 {
+        let start = at;
+        while at < triples.len() && triples[at].0 == f {
+            at += 1;
+        }
+        entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
+        offsets.push(entries.len() as u32);
+    }
+    (offsets, entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +370,32 @@ mod tests {
             assert_eq!(two.ids.get(h), Some(id));
         }
         assert_eq!(one.ids.len(), two.ids.len());
+        assert_eq!(one.docs.features, two.docs.features);
+        assert_eq!(one.docs.starts, two.docs.starts);
+    }
+
+    #[test]
+    fn kept_features_are_each_examples_counted_features() {
+        let mut ex = examples();
+        // A feature met more than once in one example.
+        ex.push((0, Lang::Tr, fold("kargo kargo kargo nerede nerede")));
+        for parallel in [false, true] {
+            let v = count_features(&ex, parallel);
+            let mut repeated = false;
+            for (i, (_, _, text)) in ex.iter().enumerate() {
+                let mut want = Vec::new();
+                let mut hashes = Vec::new();
+                features(text, &mut hashes);
+                for_each_counted(&mut hashes, &mut Vec::new(), |h, n| {
+                    want.push((v.ids[&h], n));
+                    repeated |= n > 1;
+                });
+                let mut got = Vec::new();
+                v.docs.for_each(i, |f, n| got.push((f, n)));
+                assert_eq!(got, want, "{text:?}");
+            }
+            assert!(repeated);
+        }
     }
 
     #[test]
@@ -246,7 +410,7 @@ mod tests {
         let p = Pass2 {
             examples: &ex,
             gold: &gold,
-            ids: &v.ids,
+            docs: &v.docs,
             idf: &idf,
             fitting: true,
         };
@@ -267,5 +431,41 @@ mod tests {
         let two = centroids(&p, 27, true);
         assert!(one.centroids.iter().all(|c| !c.is_empty()));
         assert_eq!(bits(&one), bits(&two));
+    }
+
+    #[test]
+    fn postings_are_those_of_the_one_sort() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Distinct weights; ties only past what is kept; ties that decide what is kept.
+        for (ties, cap) in [(0, 12), (0, usize::MAX), (1, 3), (2, 12), (2, usize::MAX)] {
+            let features = 40;
+            let mut triples = Vec::new();
+            for k in 0..200u32 {
+                for _ in 0..8 {
+                    let f = (next() % features as u64) as u32;
+                    let mut w = (next() % 1_000_000) as f32 / 1e6 - 0.5;
+                    if ties == 1 && w.abs() < 0.05 {
+                        w = 0.01;
+                    }
+                    if ties == 2 && next() % 50 == 0 {
+                        w = -0.375;
+                    }
+                    if !triples.iter().any(|&(g, c, _)| g == f && c == k) {
+                        triples.push((f, k, w));
+                    }
+                }
+            }
+            let bits = |(o, e): (Vec<u32>, Vec<(u32, f32)>)| {
+                (o, e.iter().map(|&(k, w)| (k, w.to_bits())).collect::<Vec<_>>())
+            };
+            let want = bits(postings_by_one_sort(triples.clone(), features, cap));
+            assert_eq!(bits(postings(triples, features, cap)), want, "{ties} {cap}");
+        }
     }
 }
