@@ -261,7 +261,7 @@ impl<'p> Compiler<'_, 'p> {
         (intents, index, spec, pattern_at)
     }
 
-    /// Folds examples into the matcher's list (and its known words).
+    /// Folds examples into the matcher's list (whose words `Matcher::new` counts as known).
     fn add_examples(
         &mut self,
         spec: &mut MatcherSpec,
@@ -274,8 +274,6 @@ impl<'p> Compiler<'_, 'p> {
             if folded.is_empty() {
                 continue;
             }
-            spec.known_words
-                .extend(folded.split(' ').map(str::to_owned));
             spec.examples.push((class, lang, folded));
         }
     }
