@@ -127,6 +127,7 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     let bot = Compiler {
         d: &mut d,
         parsed: &parsed,
+        examples: Vec::new(),
     }
     .run(options);
     let bot = if d.has_errors() { None } else { bot };
@@ -139,6 +140,9 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
 pub(super) struct Compiler<'a, 'p> {
     pub(super) d: &'a mut Diagnostics,
     pub(super) parsed: &'p [Parsed<'p>],
+    /// Every example (and out-of-scope example) as written: (class, language, text),
+    /// folded all at once for the matcher.
+    pub(super) examples: Vec<(usize, Lang, &'p str)>,
 }
 
 /// Where something was defined, for "first defined at" messages.
@@ -169,6 +173,7 @@ impl<'p> Compiler<'_, 'p> {
         self.check_system_templates(&templates);
         let (tuning, yes, no) = self.matching();
         self.out_of_scope(&mut spec, intents.len());
+        spec.examples = super::intents::fold_examples(&std::mem::take(&mut self.examples));
         spec.known_words.extend(
             yes.iter()
                 .chain(&no)

@@ -265,65 +265,18 @@ pub(super) fn centroids(p: &Pass2, n_centroids: usize, parallel: bool) -> Centro
 /// (centroid, weight), strongest first, at most `cap` of them, and where each feature's
 /// start (`offsets[f]..offsets[f + 1]`, for `features` features).
 ///
-/// This is `triples` sorted by feature, then by weight (its magnitude) downwards, and each
-/// feature's first `cap` kept. The triples are put in their features by a counting pass
-/// and each feature's few sorted on their own, which gives exactly what the one sort of
-/// all of them gives whenever the order is the only one: no two of a feature's postings
-/// that are kept (or one kept and the next) weigh the same. When two do, the one sort of
-/// all the triples decides their order, as it always has.
+/// The triples are sorted by feature, then by weight (its magnitude) downwards, in one
+/// unstable sort whose order among equal keys decides the order of postings that weigh the
+/// same. The key is one number: the feature in the high half, the magnitude's bits inverted
+/// in the low half (for a magnitude, comparing bits is `total_cmp`, and inverting them turns
+/// the order round), so every comparison answers as `by_feature_then_weight` does and the
+/// sort, the same on the same triples, leaves them in the same order, in fewer instructions.
 pub(super) fn postings(
-    triples: Vec<(u32, u32, f32)>,
-    features: usize,
-    cap: usize,
-) -> (Vec<u32>, Vec<(u32, f32)>) {
-    let mut offsets = vec![0u32; features + 1];
-    for &(f, _, _) in &triples {
-        offsets[f as usize + 1] += 1;
-    }
-    for f in 0..features {
-        offsets[f + 1] += offsets[f];
-    }
-    let mut next: Vec<u32> = offsets[..features].to_vec();
-    let mut by_feature = vec![(0u32, 0f32); triples.len()];
-    for &(f, k, w) in &triples {
-        let at = &mut next[f as usize];
-        by_feature[*at as usize] = (k, w);
-        *at += 1;
-    }
-    drop(next);
-    let mut kept = 0usize;
-    for f in 0..features {
-        let (start, end) = (offsets[f] as usize, offsets[f + 1] as usize);
-        let list = &mut by_feature[start..end];
-        list.sort_unstable_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        // The pairs whose order decides what is kept: up to the first one left out.
-        let decided = list.len().min(cap.saturating_add(1));
-        if list[..decided]
-            .windows(2)
-            .any(|p| p[0].1.abs().total_cmp(&p[1].1.abs()).is_eq())
-        {
-            drop(by_feature);
-            return postings_by_one_sort(triples, features, cap);
-        }
-        // Keep the first `cap` in place, closing the gap left by the previous feature's.
-        let n = list.len().min(cap);
-        offsets[f] = kept as u32;
-        by_feature.copy_within(start..start + n, kept);
-        kept += n;
-    }
-    offsets[features] = kept as u32;
-    by_feature.truncate(kept);
-    by_feature.shrink_to_fit();
-    (offsets, by_feature)
-}
-
-/// `postings` by sorting all the triples at once.
-fn postings_by_one_sort(
     mut triples: Vec<(u32, u32, f32)>,
     features: usize,
     cap: usize,
 ) -> (Vec<u32>, Vec<(u32, f32)>) {
-    triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
+    triples.sort_unstable_by_key(postings_key);
     let mut offsets = Vec::with_capacity(features + 1);
     let mut entries = Vec::with_capacity(triples.len());
     offsets.push(0u32);
@@ -337,6 +290,18 @@ fn postings_by_one_sort(
         offsets.push(entries.len() as u32);
     }
     (offsets, entries)
+}
+
+/// The postings' sort key: orders as `by_feature_then_weight`.
+#[inline]
+fn postings_key(t: &(u32, u32, f32)) -> u64 {
+    (u64::from(t.0) << 32) | u64::from(!t.2.abs().to_bits())
+}
+
+/// The postings' order as first written: by feature, then by weight's magnitude downwards.
+#[cfg(test)]
+fn by_feature_then_weight(a: &(u32, u32, f32), b: &(u32, u32, f32)) -> std::cmp::Ordering {
+    a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs()))
 }
 
 #[cfg(test)]
@@ -434,7 +399,7 @@ mod tests {
     }
 
     #[test]
-    fn postings_are_those_of_the_one_sort() {
+    fn the_postings_key_compares_as_the_postings_order() {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             x ^= x << 13;
@@ -442,30 +407,34 @@ mod tests {
             x ^= x << 17;
             x
         };
-        // Distinct weights; ties only past what is kept; ties that decide what is kept.
-        for (ties, cap) in [(0, 12), (0, usize::MAX), (1, 3), (2, 12), (2, usize::MAX)] {
-            let features = 40;
-            let mut triples = Vec::new();
-            for k in 0..200u32 {
-                for _ in 0..8 {
-                    let f = (next() % features as u64) as u32;
-                    let mut w = (next() % 1_000_000) as f32 / 1e6 - 0.5;
-                    if ties == 1 && w.abs() < 0.05 {
-                        w = 0.01;
-                    }
-                    if ties == 2 && next() % 50 == 0 {
-                        w = -0.375;
-                    }
-                    if !triples.iter().any(|&(g, c, _)| g == f && c == k) {
-                        triples.push((f, k, w));
-                    }
-                }
+        let special = [0.0f32, -0.0, 1.0, -1.0, 0.004, -0.004, f32::MIN_POSITIVE, f32::MAX];
+        let mut triples: Vec<(u32, u32, f32)> = (0..4_000u32)
+            .map(|k| {
+                let f = (next() % 16) as u32 * if k % 5 == 0 { u32::MAX / 16 } else { 1 };
+                let w = if k % 7 == 0 {
+                    special[(next() % special.len() as u64) as usize]
+                } else {
+                    f32::from_bits(next() as u32 & 0xBFFF_FFFF)
+                };
+                (f, k, w)
+            })
+            .collect();
+        for a in &triples {
+            for b in triples.iter().step_by(37) {
+                assert_eq!(
+                    postings_key(a).cmp(&postings_key(b)),
+                    by_feature_then_weight(a, b),
+                    "{a:?} {b:?}"
+                );
             }
-            let bits = |(o, e): (Vec<u32>, Vec<(u32, f32)>)| {
-                (o, e.iter().map(|&(k, w)| (k, w.to_bits())).collect::<Vec<_>>())
-            };
-            let want = bits(postings_by_one_sort(triples.clone(), features, cap));
-            assert_eq!(bits(postings(triples, features, cap)), want, "{ties} {cap}");
         }
+        // The same sort with either comparison leaves the triples in the same order.
+        let mut want = triples.clone();
+        want.sort_unstable_by(by_feature_then_weight);
+        triples.sort_unstable_by_key(postings_key);
+        let bits = |v: &[(u32, u32, f32)]| -> Vec<(u32, u32, u32)> {
+            v.iter().map(|&(f, k, w)| (f, k, w.to_bits())).collect()
+        };
+        assert_eq!(bits(&triples), bits(&want));
     }
 }
