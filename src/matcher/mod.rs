@@ -299,7 +299,10 @@ impl Matcher {
                 let other = s.spawn(typos_and_vocab);
                 let similarity = similarity();
                 // The other thread cannot panic (no input reaches one); if it did, redo it.
-                (similarity, other.join().unwrap_or_else(|_| typos_and_vocab()))
+                (
+                    similarity,
+                    other.join().unwrap_or_else(|_| typos_and_vocab()),
+                )
             })
         } else {
             (similarity(), typos_and_vocab())

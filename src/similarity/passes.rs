@@ -182,7 +182,8 @@ fn centroid_part(p: &Pass2, groups: &[&[usize]]) -> (Numbered, Centroids) {
         for &i in group.iter() {
             unit.clear();
             // Every feature of every example has its id: pass 1 saw them all.
-            p.docs.for_each(i, |f, n| unit.push((f, tf(n) * p.idf[f as usize])));
+            p.docs
+                .for_each(i, |f, n| unit.push((f, tf(n) * p.idf[f as usize])));
             let norm = unit.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
             if norm > 0.0 {
                 unit.iter_mut().for_each(|(_, t)| *t /= norm);
@@ -407,7 +408,16 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let special = [0.0f32, -0.0, 1.0, -1.0, 0.004, -0.004, f32::MIN_POSITIVE, f32::MAX];
+        let special = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            0.004,
+            -0.004,
+            f32::MIN_POSITIVE,
+            f32::MAX,
+        ];
         let mut triples: Vec<(u32, u32, f32)> = (0..4_000u32)
             .map(|k| {
                 let f = (next() % 16) as u32 * if k % 5 == 0 { u32::MAX / 16 } else { 1 };
