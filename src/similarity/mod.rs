@@ -269,12 +269,24 @@ impl SimilarityIndex {
             }
         }
         // The inverted index: postings per feature, the strongest `cap` of each.
+        triples.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs())));
+        let mut offsets = Vec::with_capacity(ids.len() + 1);
+        let mut entries = Vec::with_capacity(triples.len());
+        offsets.push(0u32);
         let cap = if n_centroids <= SMALL_PACK {
             usize::MAX
         } else {
             MAX_POSTINGS
         };
-        let (mut offsets, mut entries) = passes::postings(triples, ids.len(), cap);
+        let mut at = 0;
+        for f in 0..ids.len() as u32 {
+            let start = at;
+            while at < triples.len() && triples[at].0 == f {
+                at += 1;
+            }
+            entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
+            offsets.push(entries.len() as u32);
+        }
         let postings = entries.len();
         let dense = DenseRows::new(n_centroids, &offsets, &entries).filter(|_| dense_rows);
         if dense.is_some() {

@@ -262,49 +262,6 @@ pub(super) fn centroids(p: &Pass2, n_centroids: usize, parallel: bool) -> Centro
     out
 }
 
-/// The inverted index from (feature, centroid, weight) triples: each feature's postings
-/// (centroid, weight), strongest first, at most `cap` of them, and where each feature's
-/// start (`offsets[f]..offsets[f + 1]`, for `features` features).
-///
-/// The triples are sorted by feature, then by weight (its magnitude) downwards, in one
-/// unstable sort whose order among equal keys decides the order of postings that weigh the
-/// same. The key is one number: the feature in the high half, the magnitude's bits inverted
-/// in the low half (for a magnitude, comparing bits is `total_cmp`, and inverting them turns
-/// the order round), so every comparison answers as `by_feature_then_weight` does and the
-/// sort, the same on the same triples, leaves them in the same order, in fewer instructions.
-pub(super) fn postings(
-    mut triples: Vec<(u32, u32, f32)>,
-    features: usize,
-    cap: usize,
-) -> (Vec<u32>, Vec<(u32, f32)>) {
-    triples.sort_unstable_by_key(postings_key);
-    let mut offsets = Vec::with_capacity(features + 1);
-    let mut entries = Vec::with_capacity(triples.len());
-    offsets.push(0u32);
-    let mut at = 0;
-    for f in 0..features as u32 {
-        let start = at;
-        while at < triples.len() && triples[at].0 == f {
-            at += 1;
-        }
-        entries.extend(triples[start..at].iter().take(cap).map(|&(_, k, w)| (k, w)));
-        offsets.push(entries.len() as u32);
-    }
-    (offsets, entries)
-}
-
-/// The postings' sort key: orders as `by_feature_then_weight`.
-#[inline]
-fn postings_key(t: &(u32, u32, f32)) -> u64 {
-    (u64::from(t.0) << 32) | u64::from(!t.2.abs().to_bits())
-}
-
-/// The postings' order as first written: by feature, then by weight's magnitude downwards.
-#[cfg(test)]
-fn by_feature_then_weight(a: &(u32, u32, f32), b: &(u32, u32, f32)) -> std::cmp::Ordering {
-    a.0.cmp(&b.0).then(b.2.abs().total_cmp(&a.2.abs()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,54 +354,5 @@ mod tests {
         let two = centroids(&p, 27, true);
         assert!(one.centroids.iter().all(|c| !c.is_empty()));
         assert_eq!(bits(&one), bits(&two));
-    }
-
-    #[test]
-    fn the_postings_key_compares_as_the_postings_order() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let special = [
-            0.0f32,
-            -0.0,
-            1.0,
-            -1.0,
-            0.004,
-            -0.004,
-            f32::MIN_POSITIVE,
-            f32::MAX,
-        ];
-        let mut triples: Vec<(u32, u32, f32)> = (0..4_000u32)
-            .map(|k| {
-                let f = (next() % 16) as u32 * if k % 5 == 0 { u32::MAX / 16 } else { 1 };
-                let w = if k % 7 == 0 {
-                    special[(next() % special.len() as u64) as usize]
-                } else {
-                    f32::from_bits(next() as u32 & 0xBFFF_FFFF)
-                };
-                (f, k, w)
-            })
-            .collect();
-        for a in &triples {
-            for b in triples.iter().step_by(37) {
-                assert_eq!(
-                    postings_key(a).cmp(&postings_key(b)),
-                    by_feature_then_weight(a, b),
-                    "{a:?} {b:?}"
-                );
-            }
-        }
-        // The same sort with either comparison leaves the triples in the same order.
-        let mut want = triples.clone();
-        want.sort_unstable_by(by_feature_then_weight);
-        triples.sort_unstable_by_key(postings_key);
-        let bits = |v: &[(u32, u32, f32)]| -> Vec<(u32, u32, u32)> {
-            v.iter().map(|&(f, k, w)| (f, k, w.to_bits())).collect()
-        };
-        assert_eq!(bits(&triples), bits(&want));
     }
 }
