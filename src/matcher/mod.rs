@@ -106,7 +106,8 @@ pub struct MatcherSpec {
     pub examples: Vec<(usize, Lang, String)>,
     /// Per intent: evidence added by an order number in the message.
     pub order_number: Vec<f32>,
-    /// Every folded word of the pack, so only unknown words are read as typos.
+    /// Every folded word of the pack besides the examples' (`Matcher::new` adds those), so
+    /// only unknown words are read as typos.
     pub known_words: Vec<String>,
 }
 
@@ -219,6 +220,10 @@ impl Classification {
     }
 }
 
+/// From this many examples on, `Matcher::new` builds the typo index and the vocabulary
+/// on a second thread while it builds the examples index.
+const PARALLEL_EXAMPLES: usize = 8_192;
+
 /// The most words a message decided as small talk by its examples alone may have.
 const SMALL_TALK_WORDS: usize = 6;
 
@@ -267,17 +272,41 @@ impl Matcher {
         }
         let regexes = RegexSet::new(patterns.iter().map(|p| p.regex.as_str()))
             .map_err(|e| (usize::MAX, e))?;
-        let typos = if tuning.typos {
-            let targets = keywords
-                .iter()
-                .filter(|k| !k.negative && !k.whole_word)
-                .flat_map(|k| k.text.split(' '));
-            TypoIndex::new(targets, known_words.iter().map(String::as_str))
-        } else {
-            TypoIndex::default()
+        let typos_and_vocab = || {
+            let typos = if tuning.typos {
+                let targets = keywords
+                    .iter()
+                    .filter(|k| !k.negative && !k.whole_word)
+                    .flat_map(|k| k.text.split(' '));
+                // The examples' words are known words too.
+                let known = known_words
+                    .iter()
+                    .map(String::as_str)
+                    .chain(examples.iter().flat_map(|(_, _, t)| t.split(' ')));
+                TypoIndex::new(targets, known)
+            } else {
+                TypoIndex::default()
+            };
+            let vocab = vocab::LangVocab::new(examples.iter().map(|(_, l, t)| (*l, t.as_str())));
+            (typos, vocab)
         };
-        let similarity = SimilarityIndex::new(&examples, priorities.len() + 1);
-        let vocab = vocab::LangVocab::new(examples.iter().map(|(_, l, t)| (*l, t.as_str())));
+        let similarity = || SimilarityIndex::new(&examples, priorities.len() + 1);
+        // A large pack builds its typo index and vocabulary beside the examples index.
+        let (similarity, (typos, vocab)) = if examples.len() >= PARALLEL_EXAMPLES
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        {
+            std::thread::scope(|s| {
+                let other = s.spawn(typos_and_vocab);
+                let similarity = similarity();
+                // The other thread cannot panic (no input reaches one); if it did, redo it.
+                (
+                    similarity,
+                    other.join().unwrap_or_else(|_| typos_and_vocab()),
+                )
+            })
+        } else {
+            (similarity(), typos_and_vocab())
+        };
         Ok(Matcher {
             automaton,
             refs,

@@ -67,20 +67,58 @@ fn parse_options() -> serde_saphyr::Options {
     options
 }
 
+/// Below this many bytes of YAML one thread reads every file.
+const MIN_PARALLEL_BYTES: usize = 1 << 20;
+
+/// One file read: its contents, or where and why it is not a pack file.
+fn parse(src: &Source) -> Result<raw::File, (Location, String)> {
+    serde_saphyr::from_str_with_options::<raw::File>(&src.text, parse_options())
+        .map_err(|e| (e.location().unwrap_or(Location::UNKNOWN), yaml_message(&e)))
+}
+
+/// Every file read, in order; a large pack's files on two threads, each reading a run of
+/// them (the cut that shares their bytes most evenly).
+fn parse_all(sources: &[Source]) -> Vec<Result<raw::File, (Location, String)>> {
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    if sources.len() < 2
+        || total < MIN_PARALLEL_BYTES
+        || !std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    {
+        return sources.iter().map(parse).collect();
+    }
+    let (mut best, mut cut, mut before) = (usize::MAX, 0, 0);
+    for (i, src) in sources.iter().enumerate() {
+        let worst = before.max(total - before);
+        if worst < best {
+            (best, cut) = (worst, i);
+        }
+        before += src.text.len();
+    }
+    let (first, second) = sources.split_at(cut);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| second.iter().map(parse).collect::<Vec<_>>());
+        let mut all: Vec<_> = first.iter().map(parse).collect();
+        // The other thread cannot panic (no input reaches one); if it did, read them here.
+        all.extend(
+            other
+                .join()
+                .unwrap_or_else(|_| second.iter().map(parse).collect()),
+        );
+        all
+    })
+}
+
 /// Compiles a pack.
 pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     let mut d = Diagnostics::default();
     let mut parsed = Vec::with_capacity(sources.len());
-    for src in sources {
-        match serde_saphyr::from_str_with_options::<raw::File>(&src.text, parse_options()) {
+    for (src, file) in sources.iter().zip(parse_all(sources)) {
+        match file {
             Ok(file) => parsed.push(Parsed {
                 path: &src.path,
                 file,
             }),
-            Err(e) => {
-                let at = e.location().unwrap_or(Location::UNKNOWN);
-                d.error(&src.path, at, yaml_message(&e));
-            }
+            Err((at, message)) => d.error(&src.path, at, message),
         }
     }
     if sources.is_empty() {
@@ -89,6 +127,7 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     let bot = Compiler {
         d: &mut d,
         parsed: &parsed,
+        examples: Vec::new(),
     }
     .run(options);
     let bot = if d.has_errors() { None } else { bot };
@@ -101,6 +140,9 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
 pub(super) struct Compiler<'a, 'p> {
     pub(super) d: &'a mut Diagnostics,
     pub(super) parsed: &'p [Parsed<'p>],
+    /// Every example (and out-of-scope example) as written: (class, language, text),
+    /// folded all at once for the matcher.
+    pub(super) examples: Vec<(usize, Lang, &'p str)>,
 }
 
 /// Where something was defined, for "first defined at" messages.
@@ -131,6 +173,7 @@ impl<'p> Compiler<'_, 'p> {
         self.check_system_templates(&templates);
         let (tuning, yes, no) = self.matching();
         self.out_of_scope(&mut spec, intents.len());
+        spec.examples = super::intents::fold_examples(&std::mem::take(&mut self.examples));
         spec.known_words.extend(
             yes.iter()
                 .chain(&no)

@@ -219,7 +219,7 @@ impl<'p> Compiler<'_, 'p> {
                     for e in list {
                         examples.push((lang, e.value.clone()));
                     }
-                    self.add_examples(&mut spec, n, lang, list);
+                    self.add_examples(n, lang, list);
                     if !list.is_empty() && list.len() < FEW_EXAMPLES {
                         self.d.warn(
                             p.path,
@@ -261,23 +261,11 @@ impl<'p> Compiler<'_, 'p> {
         (intents, index, spec, pattern_at)
     }
 
-    /// Folds examples into the matcher's list (and its known words).
-    fn add_examples(
-        &mut self,
-        spec: &mut MatcherSpec,
-        class: usize,
-        lang: Lang,
-        list: &[S<String>],
-    ) {
-        for e in list {
-            let folded = fold(&e.value);
-            if folded.is_empty() {
-                continue;
-            }
-            spec.known_words
-                .extend(folded.split(' ').map(str::to_owned));
-            spec.examples.push((class, lang, folded));
-        }
+    /// Lists examples for the matcher (folded by `fold_examples`, whose words
+    /// `Matcher::new` counts as known).
+    fn add_examples(&mut self, class: usize, lang: Lang, list: &'p [S<String>]) {
+        self.examples
+            .extend(list.iter().map(|e| (class, lang, e.value.as_str())));
     }
 
     /// The pack's out-of-scope examples: messages that are no intent. The words of the
@@ -309,7 +297,7 @@ impl<'p> Compiler<'_, 'p> {
             if let Some(o) = &p.file.out_of_scope {
                 for (lang, list) in per_lang(&o.value.examples) {
                     let list = list.map(|l| l.value.as_slice()).unwrap_or_default();
-                    self.add_examples(spec, class, lang, list);
+                    self.add_examples(class, lang, list);
                 }
             }
         }
@@ -384,4 +372,31 @@ impl<'p> Compiler<'_, 'p> {
         };
         (tuning, words(&m.yes), words(&m.no))
     }
+}
+
+/// From this many examples on, `fold_examples` folds them on two threads.
+const PARALLEL_FOLD: usize = 8_192;
+
+/// The examples folded, in order, those empty once folded left out: (class, language,
+/// folded text) as the matcher takes them.
+pub(super) fn fold_examples(raw: &[(usize, Lang, &str)]) -> Vec<(usize, Lang, String)> {
+    let fold_all = |part: &[(usize, Lang, &str)]| -> Vec<(usize, Lang, String)> {
+        part.iter()
+            .map(|&(class, lang, text)| (class, lang, fold(text)))
+            .filter(|(_, _, folded)| !folded.is_empty())
+            .collect()
+    };
+    if raw.len() < PARALLEL_FOLD
+        || !std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    {
+        return fold_all(raw);
+    }
+    let (first, second) = raw.split_at(raw.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| fold_all(second));
+        let mut all = fold_all(first);
+        // The other thread cannot panic (no input reaches one); if it did, fold it here.
+        all.extend(other.join().unwrap_or_else(|_| fold_all(second)));
+        all
+    })
 }

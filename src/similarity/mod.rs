@@ -203,7 +203,7 @@ impl SimilarityIndex {
     ) -> SimilarityIndex {
         // Pass 1: the feature ids and how many examples have each.
         let parallel = threads > 1 && passes::two_threads(examples.len());
-        let passes::Vocabulary { ids, df, .. } = passes::count_features(examples, parallel);
+        let passes::Vocabulary { ids, df, docs, .. } = passes::count_features(examples, parallel);
         let n_docs = examples.len() as f32;
         let idf: Vec<f32> = df
             .iter()
@@ -228,13 +228,14 @@ impl SimilarityIndex {
             &passes::Pass2 {
                 examples,
                 gold: &gold,
-                ids: &ids,
+                docs: &docs,
                 idf: &idf,
                 fitting,
             },
             n_centroids,
             parallel,
         );
+        drop(docs);
         let mut triples: Vec<(u32, u32, f32)> = Vec::new();
         if fitting {
             let mut dense = vec![0f32; cells];

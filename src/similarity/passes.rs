@@ -5,6 +5,8 @@
 //!    in order, each example's features in hash order) and its document frequency. Each
 //!    half numbers its own features; the second half's are then added in its own order,
 //!    which is the order in which one thread would have met those not in the first half.
+//!    Each example's features are kept as it met them (ids and counts, in hash order), so
+//!    pass 2 reads them instead of cutting and sorting the text again.
 //! 2. `centroids`: each (class, language) group's unit TF-IDF vectors and their mean.
 //!    Groups are independent; each half of them is built whole, as one thread builds it,
 //!    and the examples kept for fitting are joined in the same order.
@@ -16,9 +18,50 @@ use crate::typo::IdMap;
 /// Below this many examples one thread does it all (a thread costs more than it saves).
 const MIN_PARALLEL: usize = 8_192;
 
+/// In `Docs::features`, an id with this bit set is followed by its count (a feature met
+/// once, most of them, is its id alone).
+const COUNTED: u32 = 1 << 31;
+
 /// Whether to split the work over two threads.
 pub(super) fn two_threads(examples: usize) -> bool {
     examples >= MIN_PARALLEL && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+}
+
+/// Each example's distinct features in hash order, as ids with their counts: example `i`
+/// is `features[starts[i]..starts[i + 1]]`, an id alone for a count of 1, else the id with
+/// `COUNTED` set and then the count.
+#[derive(Default)]
+pub(super) struct Docs {
+    features: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl Docs {
+    fn push(&mut self, id: u32, count: u32) {
+        debug_assert!(id < COUNTED);
+        if count == 1 {
+            self.features.push(id);
+        } else {
+            self.features.push(id | COUNTED);
+            self.features.push(count);
+        }
+    }
+
+    /// Calls `f` with each (id, count) of example `i`, in hash order.
+    fn for_each(&self, i: usize, mut f: impl FnMut(u32, u32)) {
+        let doc = &self.features[self.starts[i]..self.starts[i + 1]];
+        let mut at = 0;
+        while at < doc.len() {
+            let x = doc[at];
+            if x & COUNTED == 0 {
+                f(x, 1);
+                at += 1;
+            } else {
+                f(x & !COUNTED, doc[at + 1]);
+                at += 2;
+            }
+        }
+    }
 }
 
 /// Feature ids (hash → id, in the order first seen) and document frequencies.
@@ -27,6 +70,8 @@ pub(super) struct Vocabulary {
     pub df: Vec<u32>,
     /// The hash of each id, in id order.
     hashes: Vec<u64>,
+    /// Each example's features, for pass 2.
+    pub docs: Docs,
 }
 
 fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
@@ -34,13 +79,16 @@ fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
         ids: IdMap::default(),
         df: Vec::new(),
         hashes: Vec::new(),
+        docs: Docs::default(),
     };
+    v.docs.starts.reserve(examples.len() + 1);
+    v.docs.starts.push(0);
     let mut hashes = Vec::new();
     let mut sorting = Vec::new();
     for (_, _, text) in examples {
         hashes.clear();
         features(text, &mut hashes);
-        for_each_counted(&mut hashes, &mut sorting, |h, _| {
+        for_each_counted(&mut hashes, &mut sorting, |h, n| {
             let next = v.df.len() as u32;
             let id = *v.ids.entry(h).or_insert(next);
             if id == next {
@@ -48,7 +96,9 @@ fn count_part(examples: &[(usize, Lang, String)]) -> Vocabulary {
                 v.hashes.push(h);
             }
             v.df[id as usize] += 1;
+            v.docs.push(id, n);
         });
+        v.docs.starts.push(v.docs.features.len());
     }
     v
 }
@@ -64,12 +114,14 @@ pub(super) fn count_features(examples: &[(usize, Lang, String)], parallel: bool)
         let v = count_part(first);
         (v, other.join())
     });
-    let rest = match rest {
+    let mut rest = match rest {
         Ok(rest) => rest,
         // The other half panicked (it cannot: no input reaches a panic); do it here.
         Err(_) => count_part(second),
     };
     v.ids.reserve(rest.hashes.len());
+    // The id each of the second half's own ids gets.
+    let mut global = Vec::with_capacity(rest.hashes.len());
     for (&h, &d) in rest.hashes.iter().zip(&rest.df) {
         let next = v.df.len() as u32;
         let id = *v.ids.entry(h).or_insert(next);
@@ -78,7 +130,21 @@ pub(super) fn count_features(examples: &[(usize, Lang, String)], parallel: bool)
             v.hashes.push(h);
         }
         v.df[id as usize] += d;
+        global.push(id);
     }
+    // The second half's examples, renumbered, after the first half's.
+    let base = v.docs.features.len();
+    let rd = &mut rest.docs;
+    let mut at = 0;
+    while at < rd.features.len() {
+        let x = rd.features[at];
+        rd.features[at] = global[(x & !COUNTED) as usize] | (x & COUNTED);
+        at += if x & COUNTED == 0 { 1 } else { 2 };
+    }
+    v.docs.features.append(&mut rd.features);
+    v.docs
+        .starts
+        .extend(rd.starts.iter().skip(1).map(|&s| base + s));
     v
 }
 
@@ -95,7 +161,8 @@ pub(super) struct Centroids {
 pub(super) struct Pass2<'a> {
     pub examples: &'a [(usize, Lang, String)],
     pub gold: &'a [u32],
-    pub ids: &'a IdMap<u32>,
+    /// Each example's features, from pass 1.
+    pub docs: &'a Docs,
     pub idf: &'a [f32],
     pub fitting: bool,
 }
@@ -108,21 +175,15 @@ type Numbered = Vec<(u32, Vec<(u32, f32)>)>;
 fn centroid_part(p: &Pass2, groups: &[&[usize]]) -> (Numbered, Centroids) {
     let mut out = Vec::with_capacity(groups.len());
     let mut fit = Centroids::default();
-    let mut hashes = Vec::new();
-    let mut sorting = Vec::new();
     let mut buf: Vec<(u32, f32)> = Vec::new();
     let mut unit: Vec<(u32, f32)> = Vec::new();
     for group in groups {
         buf.clear();
         for &i in group.iter() {
-            hashes.clear();
-            features(&p.examples[i].2, &mut hashes);
             unit.clear();
-            for_each_counted(&mut hashes, &mut sorting, |h, n| {
-                if let Some(&f) = p.ids.get(&h) {
-                    unit.push((f, tf(n) * p.idf[f as usize]));
-                }
-            });
+            // Every feature of every example has its id: pass 1 saw them all.
+            p.docs
+                .for_each(i, |f, n| unit.push((f, tf(n) * p.idf[f as usize])));
             let norm = unit.iter().map(|(_, t)| t * t).sum::<f32>().sqrt();
             if norm > 0.0 {
                 unit.iter_mut().for_each(|(_, t)| *t /= norm);
@@ -232,6 +293,32 @@ mod tests {
             assert_eq!(two.ids.get(h), Some(id));
         }
         assert_eq!(one.ids.len(), two.ids.len());
+        assert_eq!(one.docs.features, two.docs.features);
+        assert_eq!(one.docs.starts, two.docs.starts);
+    }
+
+    #[test]
+    fn kept_features_are_each_examples_counted_features() {
+        let mut ex = examples();
+        // A feature met more than once in one example.
+        ex.push((0, Lang::Tr, fold("kargo kargo kargo nerede nerede")));
+        for parallel in [false, true] {
+            let v = count_features(&ex, parallel);
+            let mut repeated = false;
+            for (i, (_, _, text)) in ex.iter().enumerate() {
+                let mut want = Vec::new();
+                let mut hashes = Vec::new();
+                features(text, &mut hashes);
+                for_each_counted(&mut hashes, &mut Vec::new(), |h, n| {
+                    want.push((v.ids[&h], n));
+                    repeated |= n > 1;
+                });
+                let mut got = Vec::new();
+                v.docs.for_each(i, |f, n| got.push((f, n)));
+                assert_eq!(got, want, "{text:?}");
+            }
+            assert!(repeated);
+        }
     }
 
     #[test]
@@ -246,7 +333,7 @@ mod tests {
         let p = Pass2 {
             examples: &ex,
             gold: &gold,
-            ids: &v.ids,
+            docs: &v.docs,
             idf: &idf,
             fitting: true,
         };
