@@ -7,7 +7,7 @@
 //!
 //! `DESTEK_ENGINE_PROFILE_INTENTS=n` (and `DESTEK_ENGINE_PROFILE_PASSES=k`, default 10)
 //! instead runs `k` passes of normalise + match over the 1,000 messages against `n`
-//! synthetic intents inside `profile_match`, for a profiler: `valgrind --tool=callgrind
+//! synthetic intents inside `profile_match` (and prints the resident memory after), for a profiler: `valgrind --tool=callgrind
 //! --collect-atstart=no --toggle-collect='*profile_match*' target/release/deps/engine-…`.
 //! `DESTEK_ENGINE_PROFILE_VERIFIED=k` runs `k` turns of the verified customer asking again
 //! (`full_turn_verified_status`) inside `profile_verified` the same way.
@@ -71,13 +71,27 @@ fn main() {
         let decided = profile_match(&bot, &msgs, passes);
         let s = t.elapsed().as_secs_f64();
         println!(
-            "{{\"intents\":{n},\"messages\":{},\"decided\":{decided},\"msgs_per_s\":{:.0}}}",
+            "{{\"intents\":{n},\"messages\":{},\"decided\":{decided},\"msgs_per_s\":{:.0},\"rss_kb\":{}}}",
             msgs.len() * passes,
-            (msgs.len() * passes) as f64 / s
+            (msgs.len() * passes) as f64 / s,
+            rss_kb()
         );
         return;
     }
     divan::main();
+}
+
+/// The process's resident memory now (Linux `VmRSS`; 0 where there is none): the
+/// compiled pack, its messages and the bench itself, after the compile's temporaries are gone.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// `passes` rounds of normalise + match over `msgs`; how many messages found an intent.

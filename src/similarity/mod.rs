@@ -525,7 +525,9 @@ mod tests {
         ];
         let positive = |rising: bool| {
             let mut ix = SimilarityIndex::build(&examples, 3, false, 1);
-            ix.entries.iter_mut().for_each(|e| e.1 = e.1.abs().max(MIN_WEIGHT));
+            ix.entries
+                .iter_mut()
+                .for_each(|e| e.1 = e.1.abs().max(MIN_WEIGHT));
             ix.rising = rising;
             ix
         };
