@@ -473,10 +473,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn dense_rows_score_exactly_as_the_sparse_postings() {
+    /// Three classes in three languages, for comparing two ways of scoring.
+    fn three_classes() -> Vec<(usize, Lang, String)> {
         let ex = |class, lang, t: &str| (class, lang, fold(t));
-        let examples = [
+        vec![
             ex(0, Lang::Tr, "siparişim nerede"),
             ex(0, Lang::Tr, "kargom hala gelmedi"),
             ex(0, Lang::En, "where is my order"),
@@ -485,17 +485,25 @@ mod tests {
             ex(1, Lang::Fa, "می‌خوام پسش بدم"),
             ex(2, Lang::Tr, "kargo pantolon var mı"),
             ex(2, Lang::En, "what a nice day"),
-        ];
+        ]
+    }
+
+    /// Messages scored by both ways in those comparisons.
+    const PROBES: [&str; 5] = [
+        "siparisimin kargosu nerde",
+        "i wnat to retrun it",
+        "پسش بدم",
+        "where is the pantolon i want to return",
+        "bugün hava çok güzel",
+    ];
+
+    #[test]
+    fn dense_rows_score_exactly_as_the_sparse_postings() {
+        let examples = three_classes();
         let dense = SimilarityIndex::build(&examples, 3, true, 1);
         let sparse = SimilarityIndex::build(&examples, 3, false, 1);
         assert!(dense.dense.is_some() && sparse.dense.is_none());
-        for text in [
-            "siparisimin kargosu nerde",
-            "i wnat to retrun it",
-            "پسش بدم",
-            "where is the pantolon i want to return",
-            "bugün hava çok güzel",
-        ] {
+        for text in PROBES {
             let bits = |ix: &SimilarityIndex| -> Vec<(usize, Lang, u32)> {
                 ix.score(&fold(text), f32::MIN, 2)
                     .iter()
@@ -512,17 +520,7 @@ mod tests {
     /// their sums grow; it must find exactly what marking every reached centroid finds.
     #[test]
     fn rising_sums_score_exactly_as_marking_every_reached_centroid() {
-        let ex = |class, lang, t: &str| (class, lang, fold(t));
-        let examples = [
-            ex(0, Lang::Tr, "siparişim nerede"),
-            ex(0, Lang::Tr, "kargom hala gelmedi"),
-            ex(0, Lang::En, "where is my order"),
-            ex(1, Lang::Tr, "iade etmek istiyorum"),
-            ex(1, Lang::En, "i want to return this"),
-            ex(1, Lang::Fa, "می‌خوام پسش بدم"),
-            ex(2, Lang::Tr, "kargo pantolon var mı"),
-            ex(2, Lang::En, "what a nice day"),
-        ];
+        let examples = three_classes();
         let positive = |rising: bool| {
             let mut ix = SimilarityIndex::build(&examples, 3, false, 1);
             ix.entries
@@ -532,13 +530,7 @@ mod tests {
             ix
         };
         let (rising, marking) = (positive(true), positive(false));
-        for text in [
-            "siparisimin kargosu nerde",
-            "i wnat to retrun it",
-            "پسش بدم",
-            "where is the pantolon i want to return",
-            "bugün hava çok güzel",
-        ] {
+        for text in PROBES {
             for (floor, always) in [(0.05, usize::MAX), (0.3, 2), (0.9, 0), (f32::MIN, 1)] {
                 let bits = |ix: &SimilarityIndex| -> Vec<(usize, Lang, u32)> {
                     ix.score(&fold(text), floor, always)

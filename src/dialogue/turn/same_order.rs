@@ -28,13 +28,7 @@ impl Turn<'_> {
         {
             return decision;
         }
-        let Some(order) = self
-            .bot
-            .words
-            .bare_order_number
-            .as_deref()
-            .and_then(|id| self.bot.intent(id))
-        else {
+        let Some(order) = self.bare_order_intent() else {
             return decision;
         };
         let general = match decision {

@@ -195,12 +195,7 @@ impl<'a> Turn<'a> {
         if intent.is_none()
             && self.conv.flow.is_none()
             && only_number
-            && let Some(i) = self
-                .bot
-                .words
-                .bare_order_number
-                .as_deref()
-                .and_then(|id| self.bot.intent(id))
+            && let Some(i) = self.bare_order_intent()
         {
             self.out.intent = Some(self.bot.intents[i].id.clone());
             self.start_intent(i);
@@ -302,16 +297,16 @@ impl<'a> Turn<'a> {
         String::from_utf8(rest).is_ok_and(|rest| self.bot.words.farewell.find(&rest).is_some())
     }
 
+    /// The intent `conversation.bare_order_number` names (an order number on its own).
+    pub(super) fn bare_order_intent(&self) -> Option<usize> {
+        let id = self.bot.words.bare_order_number.as_deref()?;
+        self.bot.intent(id)
+    }
+
     /// Starts `conversation.bare_order_number` for a customer without the number: the
     /// question for it becomes `no_number`.
     fn start_without_number(&mut self) -> bool {
-        let Some(i) = self
-            .bot
-            .words
-            .bare_order_number
-            .as_deref()
-            .and_then(|id| self.bot.intent(id))
-        else {
+        let Some(i) = self.bare_order_intent() else {
             return false;
         };
         self.no_number = true;
