@@ -8,7 +8,7 @@
 //! same bit for bit: each centroid still adds its products in the order of the message's
 //! features, and adding the zero of a missing posting changes no sum (no sum is ever −0:
 //! every product is non-zero, and a sum that cancels rounds to +0). The masks say which
-//! centroids a posting touched, as the sparse path's list does.
+//! centroids a posting touched, as the sparse path's bits do.
 
 /// Widest pack (centroids) stored densely: the masks are four 64-bit words.
 pub(super) const MAX_WIDTH: usize = 256;
