@@ -21,6 +21,9 @@
 //! `profile_turns`, for a profiler: `valgrind --tool=callgrind --collect-atstart=no
 //! --toggle-collect='*profile_turns*' target/release/deps/compare-…` (BENCHMARKS.md).
 
+#[path = "../tests/support/memory.rs"]
+mod memory;
+
 use destek::engine;
 use destek::matcher::Decision;
 use destek::pack::{self, Source};
@@ -155,7 +158,7 @@ fn main() {
         messages.len(),
         pct(0.50),
         pct(0.99),
-        peak_rss_mib(),
+        memory::status_kib("VmHWM") as f64 / 1024.0,
         correct as f64 / messages.len() as f64,
         by_variant.join(","),
         floor.0,
@@ -254,17 +257,4 @@ fn ready<F: std::future::Future>(f: F) -> F::Output {
             return v;
         }
     }
-}
-
-/// Peak resident set size of this process (VmHWM), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }

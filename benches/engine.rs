@@ -18,6 +18,9 @@
 //! change to the engine's speed must leave it unchanged for large packs too (the default
 //! pack's are checked by `examples/decisions.rs`).
 
+#[path = "../tests/support/memory.rs"]
+mod memory;
+
 use destek::dialogue::{Conversation, Input};
 use destek::orders::InMemoryOrders;
 use destek::pack::{self, Source};
@@ -74,24 +77,11 @@ fn main() {
             "{{\"intents\":{n},\"messages\":{},\"decided\":{decided},\"msgs_per_s\":{:.0},\"rss_kb\":{}}}",
             msgs.len() * passes,
             (msgs.len() * passes) as f64 / s,
-            rss_kb()
+            memory::status_kib("VmRSS")
         );
         return;
     }
     divan::main();
-}
-
-/// The process's resident memory now (Linux `VmRSS`; 0 where there is none): the
-/// compiled pack, its messages and the bench itself, after the compile's temporaries are gone.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// `passes` rounds of normalise + match over `msgs`; how many messages found an intent.

@@ -6,6 +6,8 @@
 //! (`bench/drills.sh` runs exactly that.) Each prints one `drill:` line; the assertions
 //! are the fixed behaviour, so a regression fails the run.
 
+#[path = "support/memory.rs"]
+mod memory;
 #[path = "support/server.rs"]
 mod server;
 
@@ -16,17 +18,6 @@ use futures_util::{SinkExt, StreamExt};
 use server::{reply_text, start, unlimited, with_agent};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// Item 1: resolve racing an agent's and a customer's message, 150 times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +115,7 @@ async fn drill_memory() {
     };
     let s = start("drill-memory", unlimited(), settings).await;
     let (id, token) = s.conversation().await;
-    let before = rss_kib();
+    let before = memory::status_kib("VmRSS");
     let mut open = Vec::new();
     let mut refused = 0;
     for _ in 0..4000 {
@@ -134,7 +125,7 @@ async fn drill_memory() {
             Err(_) => refused += 1,
         }
     }
-    let after = rss_kib();
+    let after = memory::status_kib("VmRSS");
     println!(
         "drill: 4,000 sockets on one conversation: {} open, {refused} refused, RSS +{} KiB",
         open.len(),
@@ -193,7 +184,7 @@ async fn drill_memory() {
         "drill: transcript of 600 messages: first page {} KiB; another customer's turn during 40 reads: {:.1} ms; RSS {} MiB",
         body.len() / 1024,
         turn.as_secs_f64() * 1000.0,
-        rss_kib() / 1024
+        memory::status_kib("VmRSS") / 1024
     );
     assert!(body.len() < 2 * 1024 * 1024);
 }

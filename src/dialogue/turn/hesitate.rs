@@ -6,8 +6,8 @@
 /// The sounds of thinking, folded and with each run of a repeated letter cut to one
 /// ("hmmm" → "hm", "hıımm" → "him", "اممم" → "ام").
 const SOUNDS: &[&str] = &[
-    "hm", "hmh", "mh", "m", "um", "uhm", "uh", "erm", "eh", "ah", "him", "ıh", "ih", "hı", "هم",
-    "ام", "اوم", "هوم", "ا", "ه",
+    "hm", "hmh", "mh", "m", "um", "uhm", "uh", "erm", "eh", "ah", "him", "ih", "هم", "ام", "اوم",
+    "هوم", "ا", "ه",
 ];
 
 /// The most thinking sounds one message is read as ("hmm hmm ok" is more).
