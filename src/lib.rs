@@ -22,7 +22,8 @@
 //! `convtest` runs YAML conversation tests and `eval` measures accuracy; `cli` is the
 //! `destek` command line. `throttle` makes whoever fails order verifications wait longer
 //! and longer; `textfile` reads outside files, locating bytes that are not UTF-8; `base64`
-//! encodes for HTTP Basic auth and CSP hashes.
+//! encodes for HTTP Basic auth and CSP hashes; `heap` gives a compile's freed memory back
+//! to the OS.
 //! `orders` holds the backends: SQLite, the shop's own API, WooCommerce and Shopify, the
 //! networked ones over one `orders::transport`.
 //! `agents` holds the built-in inbox's accounts (argon2id passwords, `destek agents`); the
@@ -48,6 +49,7 @@ pub mod engine;
 pub mod entities;
 pub mod eval;
 pub mod handoff;
+pub mod heap;
 pub mod lang;
 pub mod listen;
 pub mod locale;

@@ -131,6 +131,9 @@ pub fn compile(sources: &[Source], options: &Options) -> Compiled {
     }
     .run(options);
     let bot = if d.has_errors() { None } else { bot };
+    // What the compile built and does not keep goes back to the OS before the pack serves.
+    drop(parsed);
+    crate::heap::give_back();
     Compiled {
         bot,
         diagnostics: d.sorted(),
