@@ -4,6 +4,7 @@
 #   bash bench/wrk.sh            # 64 and 256 connections, 10 s each
 #   CONNECTIONS="64 128 256" SECONDS_EACH=20 bash bench/wrk.sh
 #   SERVER=path/to/http_load-binary bash bench/wrk.sh   # another build, e.g. for a before/after
+#   THINK_MS=20 CONNECTIONS=256 bash bench/wrk.sh     # each connection pauses 20 ms between turns
 #
 # For each connection count: starts the server of `benches/http_load.rs` (the real router,
 # durable SQLite in a temporary file: WAL, synchronous = FULL, every acknowledged turn on
@@ -37,8 +38,8 @@ for c in $CONNECTIONS; do
     sleep 0.2
     url=$(sed -n 's/^ready //p' "$out/server-$c.log")
   done
-  echo "== $c connections, ${SECONDS_EACH} s, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  DESTEK_WRK_CONVERSATIONS="$conv" DESTEK_WRK_THREADS=$THREADS \
+  echo "== $c connections, ${SECONDS_EACH} s, think ${THINK_MS:-0} ms, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  DESTEK_WRK_CONVERSATIONS="$conv" DESTEK_WRK_THREADS=$THREADS DESTEK_WRK_THINK_MS=${THINK_MS:-} \
     wrk -t"$THREADS" -c"$c" -d"${SECONDS_EACH}s" --latency -s bench/wrk_turns.lua "$url" \
     | tee "$out/wrk-$c.txt"
   kill -TERM "$server"

@@ -3,6 +3,11 @@
 -- written by `DESTEK_LOAD_SERVE=FILE cargo bench --bench http_load`). Each wrk thread takes
 -- its own share of the conversations in turn, with the message mix of `benches/http_load.rs`,
 -- so a conversation never has two turns in flight.
+--
+-- With DESTEK_WRK_THINK_MS set, each connection waits that long after an answer before its
+-- next message, as a customer reads and types: the load is then what the connections offer,
+-- not as much as the server can take (without it every answer is followed at once by the
+-- next request, and the latency is the length of the queue).
 
 local messages = {
   "hello",
@@ -40,6 +45,14 @@ function init(args)
     table.insert(mine, all[i])
   end
   n = index
+end
+
+local think = tonumber(os.getenv("DESTEK_WRK_THINK_MS") or "")
+
+if think then
+  function delay()
+    return think
+  end
 end
 
 function request()
