@@ -171,6 +171,13 @@ fn long_messages_stay_above_85_percent_in_each_language() {
     assert_floor("tests/eval/long.jsonl", 0.85);
 }
 
+/// 396 messages written apart from the pack and every other set, the way shoppers type on
+/// phones (tests/eval/README.md): a floor a language, under what they scored on arrival.
+#[test]
+fn the_pack_understands_messages_written_after_it() {
+    assert_floor("tests/eval/fresh2.jsonl", 0.88);
+}
+
 /// Every template of the default pack, rendered in every language for a verified order of
 /// every status — one with only the fields the contract requires — never shows a blank
 /// where a value should be (the cancel confirmation once read "(,  )").
