@@ -353,3 +353,48 @@ fn a_return_of_something_broken_is_a_damage_report() {
         assert_eq!(intent(&bot, text), want, "{text}");
     }
 }
+
+/// An intent whose examples alone lead a close call is not beaten by a runner-up's keyword
+/// for coming "earlier": the leader has no word to be placed by, so it is no later request.
+/// ("iadem onaylandı ama kartıma hâlâ yansımadı … para nerede" went to the order's status
+/// on its "hâlâ" and "nerede" against a refund question its examples recognised.)
+#[test]
+fn regression_a_leader_on_examples_alone_is_not_beaten_by_an_earlier_keyword() {
+    let bot = compile(&[(
+        "intents/money.yaml",
+        r#"
+intents:
+  - id: refund_wait
+    answer: ok
+    examples:
+      en: [my refund has not reached my card, the money for my return is not back yet,
+           return approved but no money on my card, when do i get my money back,
+           my refund is late, still no refund on my card, the bank says no refund came,
+           where is the refund for my return, refund approved money not there,
+           you said refund sent but bank has nothing]
+  - id: parcel_where
+    answer: ok
+    keywords:
+      en: [{text: still, weight: 0.5}, {text: where, weight: 0.5}]
+    examples:
+      en: [where is my parcel, my parcel is still not here, where is my package,
+           the package has still not come, where is my order now, still waiting for my box]
+"#,
+    )]);
+    let text = "still waiting where is my refund my return was approved";
+    let (_, c) = classify(&bot, text);
+    let score = |id: &str| {
+        let i = bot.intent(id);
+        c.scores
+            .iter()
+            .find(|s| Some(s.intent) == i)
+            .map_or(0.0, |s| s.score)
+    };
+    let (refund, parcel) = (score("refund_wait"), score("parcel_where"));
+    // The close call this is about: the parcel's keyword comes first, within the ambiguity.
+    assert!(
+        parcel >= 0.8 * refund && parcel < refund,
+        "{refund} {parcel}"
+    );
+    assert_eq!(intent(&bot, text), "refund_wait");
+}

@@ -13,8 +13,9 @@
 //!    order.
 //! 5. The highest priority wins (human-routed first); within it the best score, unless the
 //!    runner-up is within `ambiguity` — then a leader of higher priority stays, the earlier
-//!    request wins when the two rest on different words, and the bot asks when they rest on
-//!    the same words.
+//!    request wins when the two rest on different words (a leader on its examples alone,
+//!    with no word to place it, keeps the lead), and the bot asks when they rest on the
+//!    same words.
 
 use super::{Classification, Decision, Hit, Matcher, Score};
 use crate::lang::Lang;
@@ -203,6 +204,10 @@ impl Matcher {
         });
         if overlap {
             Decision::Clarify(first.intent, second.intent)
+        } else if first.first == usize::MAX {
+            // The leader rests on its examples alone: no word of it comes first or last, and
+            // the runner-up's keyword is no earlier request than the whole message is.
+            Decision::Intent(first.intent)
         } else if second.first < first.first {
             Decision::Intent(second.intent)
         } else {
