@@ -14,7 +14,8 @@
 //! 5. The highest priority wins (human-routed first); within it the best score, unless the
 //!    runner-up is within `ambiguity` — then a leader of higher priority stays, the earlier
 //!    request wins when the two rest on different words (a leader on its examples alone,
-//!    with no word to place it, keeps the lead), and the bot asks when they rest on the
+//!    with no word to place it, keeps the lead unless an order number raised the other),
+//!    and the bot asks when they rest on the
 //!    same words.
 
 use super::{Classification, Decision, Hit, Matcher, Score};
@@ -204,9 +205,11 @@ impl Matcher {
         });
         if overlap {
             Decision::Clarify(first.intent, second.intent)
-        } else if first.first == usize::MAX {
+        } else if first.first == usize::MAX && second.entity == 0.0 {
             // The leader rests on its examples alone: no word of it comes first or last, and
-            // the runner-up's keyword is no earlier request than the whole message is.
+            // the runner-up's keyword is no earlier request than the whole message is. (An
+            // order number the runner-up needs is about one order: "hello, when does order
+            // 55120 arrive" asks for that order's status, not delivery times in general.)
             Decision::Intent(first.intent)
         } else if second.first < first.first {
             Decision::Intent(second.intent)
