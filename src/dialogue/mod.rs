@@ -15,6 +15,7 @@ mod turn;
 
 pub use notice::NoticeState;
 pub use template::{placeholders, render};
+pub(crate) use turn::sound_form;
 pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;

@@ -25,6 +25,7 @@ mod steer;
 mod vars;
 mod verify;
 
+pub(crate) use hesitate::sound_form;
 pub use vars::render_for_order;
 
 use super::{

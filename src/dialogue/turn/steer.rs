@@ -59,7 +59,9 @@ impl<'a> Turn<'a> {
         // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
         // do.
         // "Hmm" is the same: the customer is thinking.
-        if is_reaction(&m.text, &folded) || super::hesitate::is_hesitation(&folded) {
+        if is_reaction(&m.text, &folded)
+            || super::hesitate::is_hesitation(&folded, &self.bot.words.hesitate)
+        {
             self.out.intent = None;
             let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
             if waiting && self.expecting().is_none() {
