@@ -167,6 +167,7 @@ impl<'a> Turn<'a> {
         let decision = self.about_the_same_order(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
+        let decision = self.about_the_order_in_progress(decision);
         let decision = self.no_person_on_a_guess(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
