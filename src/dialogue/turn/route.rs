@@ -353,7 +353,8 @@ impl<'a> Turn<'a> {
 
     /// "The first one" reads a little like "zip broke the first time": outside a flow, a
     /// short message with not one keyword of a request that goes to a person (positive
-    /// `priority`) does not hand the conversation over on the examples' say-so. It is not
+    /// `priority`) does not hand the conversation over on the examples' say-so, with or
+    /// without an order number in it ("and 5510662?" asks about that order). It is not
     /// understood, and the fallback offers a person on the next miss.
     fn no_person_on_a_guess(&self, decision: Decision) -> Decision {
         let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
@@ -371,7 +372,9 @@ impl<'a> Turn<'a> {
             .iter()
             .find(|s| s.intent == i)
             .is_none_or(|s| !s.decisive && s.keywords <= 0.0);
-        if to_person && short && no_keyword && m.entities.is_empty() && self.payload.is_none() {
+        // An order number says which order, not what is wrong with it ("and 5510662?").
+        let numbers_only = m.entities.iter().all(|e| e.kind == EntityKind::OrderNumber);
+        if to_person && short && no_keyword && numbers_only && self.payload.is_none() {
             Decision::None
         } else {
             decision

@@ -200,6 +200,8 @@ impl<'a> Turn<'a> {
             && let Some(i) = self.bare_order_intent()
         {
             self.out.intent = Some(self.bot.intents[i].id.clone());
+            // Another order than the one discussed before ("and 5510662?"): that one.
+            self.apply_corrections();
             self.start_intent(i);
             return true;
         }
