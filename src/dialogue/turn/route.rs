@@ -354,7 +354,8 @@ impl<'a> Turn<'a> {
     /// "The first one" reads a little like "zip broke the first time": outside a flow, a
     /// short message with not one keyword of a request that goes to a person (positive
     /// `priority`) does not hand the conversation over on the examples' say-so, with or
-    /// without an order number in it ("and 5510662?" asks about that order). It is not
+    /// without an order number in it ("and 5510662?" asks about that order); nor does one
+    /// with an order number go to a request that takes none ("ya 7703002?" is no thanks). It is not
     /// understood, and the fallback offers a person on the next miss.
     fn no_person_on_a_guess(&self, decision: Decision) -> Decision {
         let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
@@ -364,17 +365,17 @@ impl<'a> Turn<'a> {
         if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
             return decision;
         }
-        let to_person = self.bot.intents[i].priority > 0;
+        let score = m.class.scores.iter().find(|s| s.intent == i);
         let short = crate::words::count(&m.norm.folded) <= GUESS_WORDS;
-        let no_keyword = m
-            .class
-            .scores
-            .iter()
-            .find(|s| s.intent == i)
-            .is_none_or(|s| !s.decisive && s.keywords <= 0.0);
-        // An order number says which order, not what is wrong with it ("and 5510662?").
+        let no_keyword = score.is_none_or(|s| !s.decisive && s.keywords <= 0.0);
+        // An order number says which order, not what is wrong with it ("and 5510662?"),
+        // and not a thanks or a goodbye ("ya 7703002?"): a request that takes no order
+        // number is only a guess next to one.
         let numbers_only = m.entities.iter().all(|e| e.kind == EntityKind::OrderNumber);
-        if to_person && short && no_keyword && numbers_only && self.payload.is_none() {
+        let has_number = !m.entities.is_empty() && numbers_only;
+        let takes_no_number = score.is_none_or(|s| s.entity <= 0.0);
+        let guess_only = self.bot.intents[i].priority > 0 || (has_number && takes_no_number);
+        if guess_only && short && no_keyword && numbers_only && self.payload.is_none() {
             Decision::None
         } else {
             decision
