@@ -11,6 +11,7 @@ mod branch;
 mod confirm_question;
 mod contact;
 mod fetched;
+mod guess;
 mod handoff;
 mod hesitate;
 mod lookup;
