@@ -283,6 +283,9 @@ pub struct ConversationWords {
     pub address: Phrases,
     pub withdraw: Phrases,
     pub last_digits: Phrases,
+    /// Sounds of thinking, folded and with each run of a repeated letter cut to one
+    /// ("hmmm" → "hm"); matched word by word, so not in `scan`.
+    pub hesitate: Phrases,
     /// Short ambiguous messages, each with the intent ids to offer as buttons.
     pub clarify: Vec<(Phrases, Vec<String>)>,
     /// Intent ids answered in passing next to a request the message starts.

@@ -91,6 +91,25 @@ fn every_conversation_test_passes() {
 }
 
 #[test]
+fn the_default_pack_lists_the_thinking_sounds_in_their_cut_form() {
+    let bot = bot();
+    let mut listed: Vec<&str> = bot
+        .words
+        .hesitate
+        .phrases()
+        .iter()
+        .map(|(_, s)| s.as_str())
+        .collect();
+    listed.sort_unstable();
+    let mut expected = vec![
+        "hm", "hmh", "mh", "m", "um", "uhm", "uh", "erm", "eh", "ah", "him", "ih", "هم", "ام",
+        "اوم", "هوم", "ا", "ه",
+    ];
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+}
+
+#[test]
 fn embedded_pack_is_the_repository_pack() {
     let on_disk: Vec<(String, String)> = repo_pack()
         .into_iter()

@@ -15,6 +15,7 @@ mod turn;
 
 pub use notice::NoticeState;
 pub use template::{placeholders, render};
+pub(crate) use turn::sound_form;
 pub use turn::{Turn, render_for_order};
 
 use crate::lang::Lang;
@@ -48,6 +49,10 @@ pub struct Conversation {
     /// The order number this customer has proved they own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_order: Option<String>,
+    /// The proof the customer gave for it (`email:…` or `last4:…`; never shown): another
+    /// order of theirs that carries the same e-mail or phone needs no second proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     /// Messages in a row that matched nothing.
     #[serde(default)]
     pub fallbacks: u32,

@@ -72,6 +72,7 @@ pub(super) fn compile<'p>(
         address: phrases(&c.address),
         withdraw: phrases(&c.withdraw),
         last_digits: phrases(&c.last_digits),
+        hesitate: sounds(&c.hesitate),
         clarify: c
             .clarify
             .iter()
@@ -88,6 +89,19 @@ pub(super) fn compile<'p>(
         scan: Default::default(),
     }
     .indexed()
+}
+
+/// Thinking sounds: folded like phrases, then each run of a repeated letter cut to one, as
+/// `dialogue::turn::hesitate` reads a message's words ("hmmm" and "hmm" are one sound).
+fn sounds(p: &PerLang<Vec<S<String>>>) -> Phrases {
+    let mut out: Vec<(Lang, String)> = Vec::new();
+    for (lang, sound) in phrases(p).phrases() {
+        let once = crate::dialogue::sound_form(sound);
+        if !out.iter().any(|(_, s)| *s == once) {
+            out.push((*lang, once));
+        }
+    }
+    Phrases::new(out)
 }
 
 fn phrases(p: &PerLang<Vec<S<String>>>) -> Phrases {

@@ -89,6 +89,10 @@ pub struct ConversationWords {
     /// also in the message that gives the order number.
     #[serde(default)]
     pub last_digits: PerLang<Vec<S<String>>>,
+    /// Sounds of thinking ("hmm", "hımm", "همم"): a message of only these (up to three)
+    /// is neither a miss nor an answer.
+    #[serde(default)]
+    pub hesitate: PerLang<Vec<S<String>>>,
     /// Short messages that could mean several requests ("kargo", "still not here"): one
     /// clarifying question with a button per intent.
     #[serde(default)]

@@ -7,6 +7,10 @@ use crate::dialogue::{FlowPos, ReplyButton, Request};
 use crate::entities::EntityKind;
 use crate::normalise::fold;
 
+/// Set once an address slot has been filled: the first message is not read for one again.
+/// An internal slot (`contact.`), never in a handoff summary.
+const ADDRESS_READ: &str = "contact.address_read";
+
 /// An answer of at most this many words may name an item by a word of three letters.
 const SHORT_ITEM_ANSWER_WORDS: usize = 3;
 
@@ -85,6 +89,11 @@ impl<'a> Turn<'a> {
         }
         match given {
             Some(v) if !v.is_empty() => {
+                if slot.contains("address") {
+                    self.conv
+                        .slots
+                        .insert(ADDRESS_READ.to_owned(), String::new());
+                }
                 self.conv.slots.insert(slot.clone(), v);
                 // An entity leaves the rest of the message for later steps (an
                 // order number and an e-mail in one message); free text does not.
@@ -125,15 +134,16 @@ impl<'a> Turn<'a> {
 
     /// "Moved last week, the new one is 118 Birch Ave Apt 7, Springfield": the message
     /// that started the flow already holds the address (`conversation.address` words and a
-    /// number), so it is read back instead of asked for. It starts at the first number or
-    /// the first word right before a street word.
+    /// number), so it is read back instead of asked for — also when the order was verified
+    /// in a later message. It starts at the first number or the first word right before a
+    /// street word. Once an address was given, a no to it asks for it: the first message
+    /// is not read again.
     fn address_given_up_front(&self, slot: &str, pos: &FlowPos) -> Option<String> {
-        let m = self.message.as_ref()?;
-        if !slot.contains("address") || pos.waiting || self.input_used || pos.topic != m.text {
+        if !slot.contains("address") || pos.waiting || self.conv.slots.contains_key(ADDRESS_READ) {
             return None;
         }
         let words = &self.bot.words.address;
-        let tokens: Vec<&str> = m.text.split_whitespace().collect();
+        let tokens: Vec<&str> = pos.topic.split_whitespace().collect();
         let is_street = |t: &str| {
             let f = fold(t);
             !f.is_empty() && ConversationWords::find(words, &f).is_some()

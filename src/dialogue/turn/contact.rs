@@ -241,6 +241,10 @@ impl Turn<'_> {
         let id = order.order_id.clone();
         self.conv.slots.insert("order_number".into(), id.clone());
         self.conv.verified_order = Some(id.clone());
+        // The phone was proved (with the e-mail, or by a code texted to it): another order
+        // with that phone needs no second proof.
+        self.conv.proof = crate::entities::phone_last4(&order.phone)
+            .map(|d| super::verify::slot_of(&super::Proof::PhoneLast4(d)));
         self.orders.insert(id, Some(order));
     }
 

@@ -11,6 +11,7 @@ mod branch;
 mod confirm_question;
 mod contact;
 mod fetched;
+mod guess;
 mod handoff;
 mod hesitate;
 mod lookup;
@@ -25,6 +26,7 @@ mod steer;
 mod vars;
 mod verify;
 
+pub(crate) use hesitate::sound_form;
 pub use vars::render_for_order;
 
 use super::{
@@ -72,6 +74,9 @@ pub struct Turn<'a> {
     opening: bool,
     /// The message asks about the order just discussed (`same_order`).
     follow_up: bool,
+    /// The request this message interrupted asks its question again as soon as the
+    /// interrupting one ends, without "shall we carry on?" (`same_order`).
+    back_at_once: bool,
 }
 
 struct Message {
@@ -125,6 +130,7 @@ impl<'a> Turn<'a> {
             availability: input.availability.clone(),
             opening,
             follow_up: false,
+            back_at_once: false,
         };
         let waiting_for_person = t.conv.handoff.is_some();
         if waiting_for_person {
@@ -362,6 +368,17 @@ impl<'a> Turn<'a> {
     pub(super) fn end_flow(&mut self) {
         if let Some(pos) = self.conv.flow.take() {
             self.conv.last_request = Some(last_request(&pos.intent, &pos.topic));
+        }
+        if self.back_at_once
+            && let Some(mut pos) = self.conv.suspended.pop()
+        {
+            // A question about the order in the middle of a request: answered, and the
+            // request asks its question again (its typed answers are still its own).
+            self.back_at_once = false;
+            pos.waiting = false;
+            self.conv.flow = Some(pos);
+            self.input_used = true;
+            return;
         }
         // Free-text answers belong to the flow that asked; order numbers and e-mails stay
         // for the rest of the conversation.

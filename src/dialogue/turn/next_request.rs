@@ -7,7 +7,7 @@
 use super::Turn;
 use crate::bot::Route;
 use crate::dialogue::FlowPos;
-use crate::entities::EntityKind;
+use crate::entities::{Entity, EntityKind};
 
 /// Words that join a second request to the first ("…, bir de diğer siparişimi iptal edin",
 /// "…, and also change the address", "راستی …"), folded. A request is only split in two
@@ -45,11 +45,27 @@ const JOINERS: &[&str] = &[
 
 impl Turn<'_> {
     /// The flow request the operator's keywords name in `folded[from..to]` (their weights,
-    /// each keyword once, reach the threshold), `decided` first, else the best named.
+    /// each keyword once, reach the threshold), `decided` first, else the best named. An
+    /// order number on that side adds what it adds to each intent ("3301245 nerde": a weak
+    /// keyword next to a number asks about it).
     fn named_between(&self, from: usize, to: usize, decided: usize) -> Option<usize> {
         let m = self.message.as_ref()?;
         let threshold = self.bot.matcher.tuning().threshold;
         let folded = m.norm.folded.as_str();
+        let has_number = m
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::OrderNumber)
+            .filter_map(|e| digits_at(folded, &e.value, from))
+            .any(|(_, end)| end <= to);
+        let number_adds = |i: usize| {
+            m.class
+                .scores
+                .iter()
+                .find(|s| s.intent == i)
+                .map_or(0.0, |s| s.entity)
+        };
+        // The keywords' weight on this side, each keyword once.
         let weight = |i: usize| {
             let mut seen: Vec<&str> = Vec::new();
             let mut total = 0.0;
@@ -68,24 +84,32 @@ impl Turn<'_> {
             }
             total
         };
+        // Named: a keyword, and with the number beside it enough evidence. The number
+        // alone names nothing, and never ranks one request over another.
+        let named = |i: usize| {
+            let w = weight(i);
+            let number = if has_number { number_adds(i) } else { 0.0 };
+            w > 0.0 && w + number >= threshold
+        };
         let flow = |i: usize| matches!(self.bot.intents[i].route, Route::Flow(_));
         let live = |i: usize| m.class.scores.iter().any(|s| s.intent == i && !s.vetoed);
-        if flow(decided) && weight(decided) >= threshold {
+        if flow(decided) && named(decided) {
             return Some(decided);
         }
         m.class
             .scores
             .iter()
             .map(|s| s.intent)
-            .filter(|&i| flow(i) && live(i) && self.bot.intents[i].priority >= 0)
+            .filter(|&i| flow(i) && live(i) && self.bot.intents[i].priority >= 0 && named(i))
             .map(|i| (i, weight(i)))
-            .filter(|&(_, w)| w >= threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i)
     }
 
     /// Two flow requests joined by a joining word, each named by the operator's keywords
-    /// on its own side of it: the one before it and the one after.
+    /// on its own side of it: the one before it and the one after. Two order numbers are a
+    /// join too ("1234567 nerde, 7654321 iptal edin", "where's 1234567, cancel 7654321"):
+    /// the message is cut right after the first or right before the second.
     fn two_requests(&self, decided: usize) -> Option<(usize, usize)> {
         let m = self.message.as_ref()?;
         let folded = m.norm.folded.as_str();
@@ -93,7 +117,9 @@ impl Turn<'_> {
             Route::Flow(f) => Some(f),
             _ => None,
         };
-        for (at, end) in joiners(folded) {
+        let mut splits = joiners(folded);
+        splits.extend(between_numbers(folded, &m.entities).map(|at| (at, at)));
+        for (at, end) in splits {
             let (Some(a), Some(b)) = (
                 self.named_between(0, at, decided),
                 self.named_between(end, folded.len(), decided),
@@ -220,6 +246,38 @@ impl Turn<'_> {
     }
 }
 
+/// With two different order numbers in the message: where the word after the first one
+/// starts and where the word holding the second one starts, in `folded`.
+fn between_numbers(folded: &str, entities: &[Entity]) -> impl Iterator<Item = usize> {
+    let mut numbers = entities
+        .iter()
+        .filter(|e| e.kind == EntityKind::OrderNumber)
+        .map(|e| e.value.as_str());
+    let first = numbers.next();
+    let second = numbers.find(|n| Some(*n) != first);
+    let cuts = match (first, second) {
+        (Some(a), Some(b)) => digits_at(folded, a, 0).and_then(|(_, a_end)| {
+            let (b_start, _) = digits_at(folded, b, a_end)?;
+            let word_start = folded[..b_start].rfind(' ').map_or(0, |i| i + 1);
+            Some([a_end, word_start])
+        }),
+        _ => None,
+    };
+    cuts.into_iter()
+        .flatten()
+        .filter(|&at| at > 0 && at < folded.len())
+}
+
+/// Where the digits of order number `number` stand in `folded`, searching from `from`.
+fn digits_at(folded: &str, number: &str, from: usize) -> Option<(usize, usize)> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let start = from + folded.get(from..)?.find(&digits)?;
+    Some((start, start + digits.len()))
+}
+
 /// Where each joining word starts and ends in `folded` (whole words).
 fn joiners(folded: &str) -> Vec<(usize, usize)> {
     let bytes = folded.as_bytes();
@@ -244,7 +302,30 @@ fn joiners(folded: &str) -> Vec<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::joiners;
+    use super::{between_numbers, joiners};
+    use crate::entities::{Entity, EntityKind};
+
+    fn number(value: &str) -> Entity {
+        Entity {
+            kind: EntityKind::OrderNumber,
+            value: value.to_owned(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    #[test]
+    fn two_order_numbers_cut_after_the_first_and_before_the_second() {
+        let text = "3301245 nerde 3301246 iptal edin";
+        let cuts: Vec<usize> =
+            between_numbers(text, &[number("3301245"), number("3301246")]).collect();
+        assert_eq!(cuts, vec![7, 14]);
+        let one: Vec<usize> = between_numbers(text, &[number("3301245")]).collect();
+        assert!(one.is_empty());
+        let same: Vec<usize> =
+            between_numbers(text, &[number("3301245"), number("3301245")]).collect();
+        assert!(same.is_empty());
+    }
 
     #[test]
     fn joining_words_are_found_as_whole_words() {

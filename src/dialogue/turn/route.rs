@@ -23,9 +23,6 @@ const SIDE_ANSWER_MIN_WORDS: usize = 3;
 /// scores at least this share of the request.
 const SIDE_SHARE: f32 = 0.8;
 
-/// A message of at most this many words needs a keyword to go to a person.
-const GUESS_WORDS: usize = 3;
-
 /// From the second message in a row that matches nothing, the bot offers a person.
 const FALLBACKS_BEFORE_OFFER: u32 = 2;
 
@@ -167,6 +164,7 @@ impl<'a> Turn<'a> {
         let decision = self.about_the_same_order(decision);
         let decision = self.request_over_side_question(decision);
         let decision = self.keep_waiting_step(decision);
+        let decision = self.about_the_order_in_progress(decision);
         let decision = self.no_person_on_a_guess(decision);
         if let Decision::Intent(i) = decision {
             self.out.intent = Some(self.bot.intents[i].id.clone());
@@ -316,65 +314,6 @@ impl<'a> Turn<'a> {
                 }
             )
         )
-    }
-
-    /// While the bot waits for an answer (an order number, an item, a reason), another
-    /// flow's intent that only the examples suggest ("the blue one" reads a little like a
-    /// return) does not take the conversation elsewhere: the operator's keywords must say so.
-    fn keep_waiting_step(&self, decision: Decision) -> Decision {
-        let Decision::Intent(i) = decision else {
-            return decision;
-        };
-        // "Wait no, apt 12 not 21" at the address read-back corrects it, whatever its words
-        // suggest ("wait" reads like a pending charge).
-        if self.corrects_read_back_address() {
-            return Decision::None;
-        }
-        let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
-        let Some((flow, step)) = self.current_step() else {
-            return decision;
-        };
-        let asks = matches!(step, StepKind::Ask { .. });
-        if !(waiting && asks) || self.intent_runs_flow(i, &flow.id) {
-            return decision;
-        }
-        let threshold = self.bot.matcher.tuning().threshold;
-        let keyword_backed = self
-            .message
-            .as_ref()
-            .is_some_and(|m| m.class.keyword_backed(i, threshold));
-        if keyword_backed || !matches!(self.bot.intents[i].route, Route::Flow(_)) {
-            decision
-        } else {
-            Decision::None
-        }
-    }
-
-    /// "The first one" reads a little like "zip broke the first time": outside a flow, a
-    /// short message with not one keyword of a request that goes to a person (positive
-    /// `priority`) does not hand the conversation over on the examples' say-so. It is not
-    /// understood, and the fallback offers a person on the next miss.
-    fn no_person_on_a_guess(&self, decision: Decision) -> Decision {
-        let (Decision::Intent(i), Some(m)) = (decision, &self.message) else {
-            return decision;
-        };
-        // While a flow waits, `keep_waiting_step` decides what its answer may start.
-        if self.conv.flow.as_ref().is_some_and(|p| p.waiting) {
-            return decision;
-        }
-        let to_person = self.bot.intents[i].priority > 0;
-        let short = crate::words::count(&m.norm.folded) <= GUESS_WORDS;
-        let no_keyword = m
-            .class
-            .scores
-            .iter()
-            .find(|s| s.intent == i)
-            .is_none_or(|s| !s.decisive && s.keywords <= 0.0);
-        if to_person && short && no_keyword && m.entities.is_empty() && self.payload.is_none() {
-            Decision::None
-        } else {
-            decision
-        }
     }
 
     /// Does this message answer the question the bot is waiting on?

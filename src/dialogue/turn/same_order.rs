@@ -1,13 +1,19 @@
-//! "Ne zaman gelir peki?" right after the bot told the customer where their order is: a
-//! follow-up about the order just discussed, not a general question about delivery times
-//! and not a miss. Alone, those words read like "when does the PS5 come back in stock"; after
-//! an order was verified and its request answered, they ask about that order.
+//! "Ne zaman gelir peki?" about the order the customer has verified: a follow-up about that
+//! order, not a general question about delivery times and not a miss. Alone, those words
+//! read like "when does the PS5 come back in stock"; after an order was verified and its
+//! request answered, or while another request about it waits for an answer (an address,
+//! a yes to a cancellation), they ask about that order.
 
 use super::Turn;
+use crate::bot::StepKind;
 use crate::matcher::Decision;
 
 /// A follow-up this long at most; a longer message says what it is about.
 const FOLLOW_UP_WORDS: usize = 6;
+
+/// In the middle of a request a question comes with a word or two more ("راستی اگه لغو
+/// نکنم کی میرسه دستم؟").
+const MID_REQUEST_WORDS: usize = 8;
 
 impl Turn<'_> {
     /// Outside a flow, once a request about the verified order has ended: a short message
@@ -28,19 +34,70 @@ impl Turn<'_> {
         {
             return decision;
         }
-        let Some(order) = self.bare_order_intent() else {
+        match self.asks_about_the_order(decision) {
+            Some(order) => {
+                // The general question it read like is not answered beside it.
+                self.follow_up = true;
+                Decision::Intent(order)
+            }
+            None => decision,
+        }
+    }
+
+    /// While a request about the verified order waits for an answer, the same question
+    /// ("when will it arrive?") is about that order too: the order request runs for it,
+    /// and the waiting request asks its question again at once (`back_at_once`), instead
+    /// of the general delivery times and "shall we carry on?". A message with a street
+    /// word or a digit is an answer (an address), not this question.
+    pub(super) fn about_the_order_in_progress(&mut self, decision: Decision) -> Decision {
+        let (Some(m), Some(pos)) = (&self.message, &self.conv.flow) else {
             return decision;
+        };
+        let about_verified = self.conv.verified_order.is_some()
+            && self.conv.slots.get("order_number") == self.conv.verified_order.as_ref();
+        let has_digit = m.norm.folded.bytes().any(|b| b.is_ascii_digit());
+        let address = m.phrases.find(&self.bot.words.address, &m.norm.folded);
+        if !pos.waiting
+            || !about_verified
+            || !m.entities.is_empty()
+            || has_digit
+            || address.is_some()
+            || self.payload.is_some()
+            || crate::words::count(&m.norm.folded) > MID_REQUEST_WORDS
+            || matches!(self.current_step(), Some((_, StepKind::Verify { .. })))
+        {
+            return decision;
+        }
+        let Some(order) = self.asks_about_the_order(decision) else {
+            return decision;
+        };
+        if self
+            .current_step()
+            .is_some_and(|(flow, _)| self.intent_runs_flow(order, &flow.id))
+        {
+            return decision;
+        }
+        self.follow_up = true;
+        self.back_at_once = true;
+        Decision::Intent(order)
+    }
+
+    /// The pack's order request, when the message names it by a keyword and otherwise
+    /// holds nothing but a general question (`side_answers`) its examples alone suggest,
+    /// or nothing understood at all (with some evidence of such a question).
+    fn asks_about_the_order(&self, decision: Decision) -> Option<usize> {
+        let m = self.message.as_ref()?;
+        let order = self.bare_order_intent()?;
+        let side = |i: usize| {
+            self.bot
+                .words
+                .side_answers
+                .contains(&self.bot.intents[i].id)
         };
         let general = match decision {
             Decision::None => true,
             // On its examples alone: "kargo ücreti ne kadar" names its own question.
-            Decision::Intent(i) => {
-                self.bot
-                    .words
-                    .side_answers
-                    .contains(&self.bot.intents[i].id)
-                    && !m.class.keyword_backed(i, f32::MIN_POSITIVE)
-            }
+            Decision::Intent(i) => side(i) && !m.class.keyword_backed(i, f32::MIN_POSITIVE),
             Decision::Clarify(..) => false,
         };
         let named = m
@@ -48,12 +105,6 @@ impl Turn<'_> {
             .scores
             .iter()
             .any(|s| s.intent == order && !s.vetoed && s.keywords > 0.0);
-        if general && named {
-            // The general question it read like is not answered beside it.
-            self.follow_up = true;
-            Decision::Intent(order)
-        } else {
-            decision
-        }
+        (general && named).then_some(order)
     }
 }

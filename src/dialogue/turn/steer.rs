@@ -59,7 +59,9 @@ impl<'a> Turn<'a> {
         // it asks it again (an emoji confirms nothing); otherwise it asks what else it can
         // do.
         // "Hmm" is the same: the customer is thinking.
-        if is_reaction(&m.text, &folded) || super::hesitate::is_hesitation(&folded) {
+        if is_reaction(&m.text, &folded)
+            || super::hesitate::is_hesitation(&folded, &self.bot.words.hesitate)
+        {
             self.out.intent = None;
             let waiting = self.conv.flow.as_ref().is_some_and(|p| p.waiting);
             if waiting && self.expecting().is_none() {
@@ -198,6 +200,8 @@ impl<'a> Turn<'a> {
             && let Some(i) = self.bare_order_intent()
         {
             self.out.intent = Some(self.bot.intents[i].id.clone());
+            // Another order than the one discussed before ("and 5510662?"): that one.
+            self.apply_corrections();
             self.start_intent(i);
             return true;
         }

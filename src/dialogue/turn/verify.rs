@@ -49,6 +49,22 @@ impl<'a> Turn<'a> {
                     .any(|t| t.len() == 4)
         });
         let garbage = pos.waiting && !self.input_used && proof.is_none() && offered;
+        if proof.is_none() && !garbage && !pos.waiting {
+            // Another order of a customer who has proved an e-mail or phone: the proof
+            // already given is tried on it, silently. A match verifies it; anything else
+            // asks as usual and counts nothing.
+            if let Some(known) = self.conv.proof.as_deref().and_then(proof_of) {
+                let Some(order) = self.orders.get(&number) else {
+                    return Some(Request::Verify(number));
+                };
+                if order.as_ref().is_some_and(|o| proves(o, &known)) {
+                    self.conv.slots.remove(TRIED);
+                    self.conv.verified_order = Some(number);
+                    self.advance(flow, index);
+                    return None;
+                }
+            }
+        }
         if pos.waiting && !self.input_used && proof.is_none() && !offered {
             // Words without an e-mail or digits are no attempt at verifying: the question
             // is asked again and nothing is counted.
@@ -68,14 +84,14 @@ impl<'a> Turn<'a> {
             return Some(Request::Verify(number));
         };
         let proof_tried = proof.as_ref().map(slot_of);
-        let ok = match (order, proof) {
-            (Some(o), Some(Proof::Email(e))) => o.email.eq_ignore_ascii_case(&e),
-            (Some(o), Some(Proof::PhoneLast4(d))) => phone_last4(&o.phone).is_some_and(|p| p == d),
+        let ok = match (order, &proof) {
+            (Some(o), Some(p)) => proves(o, p),
             _ => false,
         };
         if ok {
             self.conv.slots.remove(TRIED);
             self.conv.verified_order = Some(number);
+            self.conv.proof = proof_tried;
             self.input_used = true;
             self.advance(flow, index);
         } else {
@@ -104,19 +120,31 @@ impl<'a> Turn<'a> {
 
     /// The proof of the last failed verification, if the customer gave one.
     fn tried_proof(&self) -> Option<Proof> {
-        let v = self.conv.slots.get(TRIED)?;
-        if let Some(e) = v.strip_prefix("email:") {
-            return Some(Proof::Email(e.to_owned()));
-        }
-        v.strip_prefix("last4:")
-            .map(|d| Proof::PhoneLast4(d.to_owned()))
+        proof_of(self.conv.slots.get(TRIED)?)
     }
+}
+
+/// Whether the proof is the order's: its e-mail, or the last four digits of its phone.
+pub(super) fn proves(order: &crate::orders::Order, proof: &Proof) -> bool {
+    match proof {
+        Proof::Email(e) => order.email.eq_ignore_ascii_case(e),
+        Proof::PhoneLast4(d) => phone_last4(&order.phone).is_some_and(|p| p == *d),
+    }
+}
+
+/// A proof kept as `email:…` or `last4:…`.
+fn proof_of(kept: &str) -> Option<Proof> {
+    if let Some(e) = kept.strip_prefix("email:") {
+        return Some(Proof::Email(e.to_owned()));
+    }
+    kept.strip_prefix("last4:")
+        .map(|d| Proof::PhoneLast4(d.to_owned()))
 }
 
 /// The slot keeping the proof of the last failed verification (never shown).
 const TRIED: &str = "proof.tried";
 
-fn slot_of(p: &Proof) -> String {
+pub(super) fn slot_of(p: &Proof) -> String {
     match p {
         Proof::Email(e) => format!("email:{e}"),
         Proof::PhoneLast4(d) => format!("last4:{d}"),
