@@ -145,7 +145,9 @@ pub async fn serve(config: Config, bot: Bot) -> Result<(), String> {
             {
                 tokio::spawn(async move {
                     while hup.recv().await.is_some() {
-                        if let Err(e) = web::reload::reload(&state, &source) {
+                        let reloaded =
+                            web::reload::reload_off_runtime(state.clone(), source.clone()).await;
+                        if let Err(e) = reloaded {
                             crate::logging::error(e);
                         }
                     }

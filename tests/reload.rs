@@ -222,3 +222,35 @@ fn the_watcher_reloads_after_an_edit_and_keeps_the_old_pack_on_errors() {
     wait_for(NEW);
     let _ = stop_tx.send(());
 }
+
+/// A reload compiled the pack on the runtime's own thread: every turn queued there waited
+/// for the whole compile (the default pack ~0.7 s, thousands of intents seconds). On a
+/// runtime with one thread, the reload must leave it free while the pack compiles, the old
+/// pack answering until the new one is swapped in.
+#[test]
+fn regression_a_reload_compiles_off_the_runtime_so_turns_go_on() {
+    let f = fixture("off-runtime");
+    f.edit("flows/order_status.yaml", OLD, NEW);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (state, source) = (f.state.clone(), f.source.clone());
+    rt.block_on(async move {
+        let before = state.bot();
+        let reloading = tokio::spawn(web::reload::reload_off_runtime(state.clone(), source));
+        // The one thread runs the reload task until it waits for the compile, then this.
+        tokio::task::yield_now().await;
+        assert!(!reloading.is_finished(), "the compile held the runtime");
+        assert!(
+            Arc::ptr_eq(&before, &state.bot()),
+            "the old pack answers while the new one compiles"
+        );
+        let reloaded = reloading.await.expect("task").expect("reload");
+        assert!(
+            matches!(reloaded, web::reload::Reloaded::Swapped { .. }),
+            "{reloaded:?}"
+        );
+        assert!(!Arc::ptr_eq(&before, &state.bot()), "the new pack is in");
+    });
+}

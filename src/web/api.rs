@@ -430,7 +430,10 @@ pub(super) async fn admin_reload(
     };
     let strings =
         |ds: &[crate::pack::Diagnostic]| ds.iter().map(ToString::to_string).collect::<Vec<_>>();
-    match super::reload::reload(&state, &source).map_err(ApiError::internal)? {
+    match super::reload::reload_off_runtime(state.clone(), source)
+        .await
+        .map_err(ApiError::internal)?
+    {
         super::reload::Reloaded::Swapped { intents, warnings } => Ok(Json(json!({
             "reloaded": true,
             "intents": intents,

@@ -63,6 +63,25 @@ pub fn reload(state: &AppState, source: &PackSource) -> Result<Reloaded, String>
     }
 }
 
+/// Reloads one at a time: two reloads racing (the watcher and a SIGHUP) could otherwise
+/// swap in the older directories' pack last.
+static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `reload` on a blocking thread, one reload at a time. Compiling takes from a fraction of
+/// a second (the default pack) to seconds (thousands of intents); on a runtime worker it
+/// would hold up every turn queued there for as long, while here the old pack answers them
+/// until the new one is swapped in.
+pub async fn reload_off_runtime(state: AppState, source: PackSource) -> Result<Reloaded, String> {
+    tokio::task::spawn_blocking(move || {
+        let _one_at_a_time = RELOADING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        reload(&state, &source)
+    })
+    .await
+    .map_err(|e| format!("the reload stopped: {e}"))?
+}
+
 /// A cheap picture of the directories: every YAML file's path, size and modification time.
 fn fingerprint(source: &PackSource) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     let mut out = Vec::new();
@@ -133,7 +152,7 @@ async fn watch_from(
             last = now;
         }
         current = last;
-        if let Err(e) = reload(&state, &source) {
+        if let Err(e) = reload_off_runtime(state.clone(), source.clone()).await {
             crate::logging::error(e);
         }
     }
