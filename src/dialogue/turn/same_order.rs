@@ -55,15 +55,16 @@ impl Turn<'_> {
         };
         let about_verified = self.conv.verified_order.is_some()
             && self.conv.slots.get("order_number") == self.conv.verified_order.as_ref();
-        let has_digit = m.norm.folded.bytes().any(|b| b.is_ascii_digit());
-        let address = m.phrases.find(&self.bot.words.address, &m.norm.folded);
+        // Cheapest first: most messages in a flow stop before the address words are searched.
         if !pos.waiting
             || !about_verified
             || !m.entities.is_empty()
-            || has_digit
-            || address.is_some()
             || self.payload.is_some()
+            || m.norm.folded.bytes().any(|b| b.is_ascii_digit())
             || crate::words::count(&m.norm.folded) > MID_REQUEST_WORDS
+            || m.phrases
+                .find(&self.bot.words.address, &m.norm.folded)
+                .is_some()
             || matches!(self.current_step(), Some((_, StepKind::Verify { .. })))
         {
             return decision;
